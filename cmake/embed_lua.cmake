@@ -1,0 +1,18 @@
+# Generates a C file holding every lua/*.lua script as a string, indexed by file stem.
+# Called at build time by the custom command in the top-level CMakeLists.txt.
+file(GLOB scripts ${SRC_DIR}/*.lua)
+list(SORT scripts)
+set(body "/* Generated from the lua directory by cmake/embed_lua.cmake. Do not edit. */\n#include <stddef.h>\n")
+set(table "const struct lua_script_src { const char *name; const char *text; } lua_scripts_table[] = {\n")
+set(i 0)
+foreach(f ${scripts})
+  get_filename_component(stem ${f} NAME_WE)
+  file(READ ${f} content HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," content "${content}")
+  string(APPEND body "static const char lua_src_${i}[] = {${content} 0x00};\n")
+  string(APPEND table "  {\"${stem}\", lua_src_${i}},\n")
+  math(EXPR i "${i}+1")
+endforeach()
+string(APPEND table "  {NULL, NULL}\n};\n")
+file(WRITE ${OUT}.tmp "${body}${table}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

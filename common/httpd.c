@@ -1,0 +1,67 @@
+/*
+ * evhttp helpers: listener setup with limits, JSON replies with a correct reason phrase.
+ */
+#include "httpd.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct evhttp *httpd_new(struct event_base *base, const char *host, int port, size_t max_body,
+                         int timeout_ms)
+{
+    struct evhttp *http = evhttp_new(base);
+    struct timeval tv;
+
+    if (http == NULL) return NULL;
+    evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
+    evhttp_set_max_headers_size(http, 16 * 1024);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                         EVHTTP_REQ_OPTIONS);
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    evhttp_set_timeout_tv(http, &tv);
+    if (evhttp_bind_socket(http, host, (ev_uint16_t)port) != 0) {
+        log_error("cannot listen on %s:%d", host, port);
+        evhttp_free(http);
+        return NULL;
+    }
+    return http;
+}
+
+const char *httpd_reason(int code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+void httpd_send_json(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    if (text != NULL) {
+        evbuffer_add(buf, text, strlen(text));
+        evbuffer_add(buf, "\n", 1);
+        free(text);
+    }
+    evhttp_send_reply(req, code, httpd_reason(code), buf);
+    evbuffer_free(buf);
+    json_decref(body);
+}

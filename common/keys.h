@@ -1,0 +1,28 @@
+/*
+ * Redis key names, built in one place so docs/architecture.md has one source of truth.
+ * Per-request keys share the hash tag {R} (one Cluster slot per request); each region's job
+ * stream carries its own tag {region}; no script touches keys of two requests or regions.
+ */
+#ifndef MPIC_KEYS_H
+#define MPIC_KEYS_H
+
+#include <stddef.h>
+
+#define KEYS_MAX 160
+#define KEYS_GROUP_WORKERS "workers"   /* consumer group on every job stream */
+#define KEYS_GROUP_REDUCERS "reducers" /* consumer group on the results stream */
+
+/** <prefix>:jobs:{<region>} — stream of jobs for one region (perspective). */
+void keys_jobs(char *out, size_t len, const char *prefix, const char *region);
+/** <prefix>:results — stream of results from every worker. */
+void keys_results(char *out, size_t len, const char *prefix);
+/** <prefix>:{<R>}:req / :res / :st — request record, result blobs, outcomes. */
+void keys_req(char *out, size_t len, const char *prefix, const char *rid);
+void keys_res(char *out, size_t len, const char *prefix, const char *rid);
+void keys_st(char *out, size_t len, const char *prefix, const char *rid);
+/** <prefix>:due — sorted set of request ids by the time they need attention (epoch ms). */
+void keys_due(char *out, size_t len, const char *prefix);
+/** <prefix>:replies:{<coordinator id>} — notification stream of one coordinator. */
+void keys_replies(char *out, size_t len, const char *prefix, const char *coordinator_id);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * msgpack encoding of jobs and results (see msg.h). A message is a map with short string
+ * keys and a version field; decoding unpacks into a zone with a size cap, requires exactly
+ * one top-level object with no trailing bytes, checks every field's type and length, and
+ * ignores unknown keys (forward compatibility within one version).
+ */
+#include "msg.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpjson.h"
+#include "util.h"
+
+#define MSG_STR_MAX 4096 /* any single scalar string field */
+
+const char *check_type_name(enum check_type t)
+{
+    return t == CHECK_TYPE_DCV ? "dcv" : "caa";
+}
+
+int check_type_parse(const char *s, enum check_type *out)
+{
+    if (s == NULL) return -1;
+    if (strcmp(s, "caa") == 0) {
+        *out = CHECK_TYPE_CAA;
+        return 0;
+    }
+    if (strcmp(s, "dcv") == 0) {
+        *out = CHECK_TYPE_DCV;
+        return 0;
+    }
+    return -1;
+}
+
+static void msg_pack_key(msgpack_packer *pk, const char *key)
+{
+    size_t n = strlen(key);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, key, n);
+}
+
+static void msg_pack_str(msgpack_packer *pk, const char *key, const char *val)
+{
+    msg_pack_key(pk, key);
+    if (val == NULL) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    size_t n = strlen(val);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, val, n);
+}
+
+static void msg_pack_int(msgpack_packer *pk, const char *key, int64_t val)
+{
+    msg_pack_key(pk, key);
+    msgpack_pack_int64(pk, val);
+}
+
+static int msg_finish(msgpack_sbuffer *sb, char **out, size_t *outlen)
+{
+    if (sb->size > MSG_MAX_BYTES) {
+        msgpack_sbuffer_destroy(sb);
+        return -1;
+    }
+    *out = sb->data; /* ownership moves to the caller (malloc'ed by sbuffer) */
+    *outlen = sb->size;
+    return 0;
+}
+
+int msg_job_encode(const struct msg_job *job, char **out, size_t *outlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 10);
+    msg_pack_int(&pk, "v", MSG_VERSION);
+    msg_pack_str(&pk, "rid", job->rid);
+    msg_pack_int(&pk, "att", job->attempt);
+    msg_pack_str(&pk, "p", job->perspective);
+    msg_pack_str(&pk, "ct", check_type_name(job->check_type));
+    msg_pack_str(&pk, "tgt", job->target);
+    msg_pack_key(&pk, "wc");
+    job->wildcard ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    msg_pack_int(&pk, "dl", job->deadline_ms);
+    msg_pack_str(&pk, "tid", job->trace_id);
+    msg_pack_key(&pk, "prm");
+    if (job->params == NULL || mpjson_pack(&pk, job->params) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return -1;
+    }
+    return msg_finish(&sb, out, outlen);
+}
+
+int msg_result_encode(const struct msg_result *res, char **out, size_t *outlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msg_pack_int(&pk, "v", MSG_VERSION);
+    msg_pack_str(&pk, "rid", res->rid);
+    msg_pack_int(&pk, "att", res->attempt);
+    msg_pack_str(&pk, "p", res->perspective);
+    msg_pack_str(&pk, "ct", check_type_name(res->check_type));
+    msg_pack_key(&pk, "cr");
+    if (res->check_response == NULL || mpjson_pack(&pk, res->check_response) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return -1;
+    }
+    return msg_finish(&sb, out, outlen);
+}
+
+/* Field accessors over a decoded top-level map; each returns -1 on a type mismatch. */
+static const msgpack_object *msg_get(const msgpack_object *map, const char *key)
+{
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == klen &&
+            memcmp(kv->key.via.str.ptr, key, klen) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+static int msg_get_str(const msgpack_object *map, const char *key, bool nullable, size_t max,
+                       char **out)
+{
+    const msgpack_object *o = msg_get(map, key);
+    *out = NULL;
+    if (o == NULL || o->type == MSGPACK_OBJECT_NIL) return nullable ? 0 : -1;
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > max ||
+        memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+        return -1;
+    *out = util_xstrndup(o->via.str.ptr, o->via.str.size);
+    return 0;
+}
+
+static int msg_get_int(const msgpack_object *map, const char *key, int64_t min, int64_t max,
+                       int64_t *out)
+{
+    const msgpack_object *o = msg_get(map, key);
+    int64_t v;
+    if (o == NULL) return -1;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > (uint64_t)INT64_MAX) return -1;
+        v = (int64_t)o->via.u64;
+    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        v = o->via.i64;
+    } else {
+        return -1;
+    }
+    if (v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Unpacks exactly one map from buf into zone; -1 on garbage, truncation or trailing bytes. */
+static int msg_unpack_map(const char *buf, size_t len, msgpack_zone *zone, msgpack_object *obj,
+                          char *err, size_t errlen)
+{
+    size_t off = 0;
+    msgpack_unpack_return ret;
+    int64_t version;
+
+    if (buf == NULL || len == 0 || len > MSG_MAX_BYTES) {
+        snprintf(err, errlen, "message size %zu outside 1..%d", len, MSG_MAX_BYTES);
+        return -1;
+    }
+    ret = msgpack_unpack(buf, len, &off, zone, obj);
+    if (ret != MSGPACK_UNPACK_SUCCESS) {
+        snprintf(err, errlen, "%s", ret == MSGPACK_UNPACK_EXTRA_BYTES ? "trailing bytes"
+                                    : ret == MSGPACK_UNPACK_CONTINUE  ? "truncated message"
+                                                                      : "malformed msgpack");
+        return -1;
+    }
+    if (obj->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, errlen, "message is not a map");
+        return -1;
+    }
+    if (msg_get_int(obj, "v", 0, 1000, &version) != 0 || version != MSG_VERSION) {
+        snprintf(err, errlen, "unsupported message version");
+        return -1;
+    }
+    return 0;
+}
+
+int msg_job_decode(const char *buf, size_t len, struct msg_job *job, char *err, size_t errlen)
+{
+    msgpack_zone zone;
+    msgpack_object obj;
+    const msgpack_object *o;
+    int64_t attempt, deadline;
+    char *ct = NULL;
+    int rc = -1;
+
+    memset(job, 0, sizeof(*job));
+    msgpack_zone_init(&zone, 4096);
+    if (msg_unpack_map(buf, len, &zone, &obj, err, errlen) != 0) goto done;
+    if (msg_get_str(&obj, "rid", false, MSG_RID_MAX, &job->rid) != 0 ||
+        msg_get_str(&obj, "p", false, 64, &job->perspective) != 0 ||
+        msg_get_str(&obj, "ct", false, 8, &ct) != 0 || check_type_parse(ct, &job->check_type) ||
+        msg_get_str(&obj, "tgt", false, 255, &job->target) != 0 ||
+        msg_get_str(&obj, "tid", true, MSG_STR_MAX, &job->trace_id) != 0 ||
+        msg_get_int(&obj, "att", 1, 1000, &attempt) != 0 ||
+        msg_get_int(&obj, "dl", 0, INT64_MAX, &deadline) != 0) {
+        snprintf(err, errlen, "job: missing or ill-typed field");
+        goto done;
+    }
+    o = msg_get(&obj, "wc");
+    if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN) {
+        snprintf(err, errlen, "job: missing or ill-typed field wc");
+        goto done;
+    }
+    job->wildcard = o->via.boolean;
+    o = msg_get(&obj, "prm");
+    if (o == NULL || o->type != MSGPACK_OBJECT_MAP || (job->params = mpjson_unpack(o)) == NULL) {
+        snprintf(err, errlen, "job: missing or invalid params");
+        goto done;
+    }
+    job->attempt = (uint32_t)attempt;
+    job->deadline_ms = deadline;
+    rc = 0;
+done:
+    free(ct);
+    msgpack_zone_destroy(&zone);
+    if (rc != 0) msg_job_free(job);
+    return rc;
+}
+
+int msg_result_decode(const char *buf, size_t len, struct msg_result *res, char *err,
+                      size_t errlen)
+{
+    msgpack_zone zone;
+    msgpack_object obj;
+    const msgpack_object *o;
+    int64_t attempt;
+    char *ct = NULL;
+    int rc = -1;
+
+    memset(res, 0, sizeof(*res));
+    msgpack_zone_init(&zone, 4096);
+    if (msg_unpack_map(buf, len, &zone, &obj, err, errlen) != 0) goto done;
+    if (msg_get_str(&obj, "rid", false, MSG_RID_MAX, &res->rid) != 0 ||
+        msg_get_str(&obj, "p", false, 64, &res->perspective) != 0 ||
+        msg_get_str(&obj, "ct", false, 8, &ct) != 0 || check_type_parse(ct, &res->check_type) ||
+        msg_get_int(&obj, "att", 1, 1000, &attempt) != 0) {
+        snprintf(err, errlen, "result: missing or ill-typed field");
+        goto done;
+    }
+    o = msg_get(&obj, "cr");
+    if (o == NULL || o->type != MSGPACK_OBJECT_MAP ||
+        (res->check_response = mpjson_unpack(o)) == NULL ||
+        !json_is_boolean(json_object_get(res->check_response, "check_completed")) ||
+        !json_is_boolean(json_object_get(res->check_response, "check_passed"))) {
+        snprintf(err, errlen, "result: missing or invalid check_response");
+        goto done;
+    }
+    res->attempt = (uint32_t)attempt;
+    rc = 0;
+done:
+    free(ct);
+    msgpack_zone_destroy(&zone);
+    if (rc != 0) msg_result_free(res);
+    return rc;
+}
+
+void msg_job_free(struct msg_job *job)
+{
+    free(job->rid);
+    free(job->perspective);
+    free(job->target);
+    free(job->trace_id);
+    json_decref(job->params);
+    memset(job, 0, sizeof(*job));
+}
+
+void msg_result_free(struct msg_result *res)
+{
+    free(res->rid);
+    free(res->perspective);
+    json_decref(res->check_response);
+    memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,319 @@
+/*
+ * Verdict decision and publication (see due.h). An operation is a small chain of Redis
+ * calls owned by a struct due_op: [tally] -> [finalize] -> [publish] -> [notify holder];
+ * its callback runs exactly once at the end of the chain or at the first Redis failure.
+ */
+#include "due.h"
+
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "clock.h"
+#include "log.h"
+#include "scripts.h"
+#include "util.h"
+
+#define DUE_SWEEP_MS 250
+#define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long */
+#define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
+
+struct due_op {
+    struct coord *co;
+    char rid[48];
+    bool due_reached;
+    int tries;
+    due_done_cb cb;
+    void *arg;
+    char req_key[KEYS_MAX];
+    char st_key[KEYS_MAX];
+};
+
+struct due_timer {
+    struct coord *co;
+    char rid[48];
+    struct event ev;
+};
+
+static struct event *due_sweep_event;
+
+static struct due_op *due_op_new(struct coord *co, const char *rid, bool due_reached,
+                                 due_done_cb cb, void *arg)
+{
+    struct due_op *op = util_xcalloc(1, sizeof(*op));
+    op->co = co;
+    util_strlcpy(op->rid, rid, sizeof(op->rid));
+    op->due_reached = due_reached;
+    op->cb = cb;
+    op->arg = arg;
+    keys_req(op->req_key, sizeof(op->req_key), co->cfg->key_prefix, rid);
+    keys_st(op->st_key, sizeof(op->st_key), co->cfg->key_prefix, rid);
+    return op;
+}
+
+static void due_op_done(struct due_op *op, bool ok)
+{
+    if (op->cb) op->cb(op->arg, ok);
+    free(op);
+}
+
+/* called by redis_client with replies we do not need (ZREM cleanup, EXPIRE) */
+static void due_ignore_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    (void)arg;
+    (void)reply;
+    (void)errstr;
+}
+
+/* called by redis_client with the notification XADD reply */
+static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_op *op = arg;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        log_warn("request %s: notifying its coordinator failed: %s", op->rid,
+                 reply ? reply->str : errstr);
+        due_op_done(op, false);
+        return;
+    }
+    due_op_done(op, true);
+}
+
+/* called by redis_client with the lua/publish reply: the holder's id when we won */
+static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_op *op = arg;
+    struct coord *co = op->co;
+    char key[KEYS_MAX], maxlen[24];
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        log_warn("request %s: publish failed: %s", op->rid, reply ? reply->str : errstr);
+        due_op_done(op, false);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_STRING) { /* already published by someone else */
+        due_op_done(op, true);
+        return;
+    }
+    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
+    if (strcmp(reply->str, co->id) == 0) {
+        api_notify_replied(co, op->rid);
+        due_op_done(op, true);
+        return;
+    }
+    keys_replies(key, sizeof(key), co->cfg->key_prefix, reply->str);
+    snprintf(maxlen, sizeof(maxlen), "%d", co->cfg->replies_maxlen);
+    redis_client_command(co->cmd, due_notify_cb, op, 0, "XADD %s MAXLEN ~ %s * r %s", key,
+                         maxlen, op->rid);
+    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "EXPIRE %s 3600", key);
+}
+
+static void due_publish(struct due_op *op)
+{
+    char now[24];
+    const char *args[2];
+    size_t lens[2];
+
+    snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+    args[0] = op->req_key;
+    args[1] = now;
+    lens[0] = strlen(args[0]);
+    lens[1] = strlen(args[1]);
+    scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 2, args, lens, due_publish_cb, op);
+}
+
+/* called by libevent when a straggler grace period ends */
+static void due_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct due_timer *t = arg;
+    due_process(t->co, t->rid, true, NULL, NULL);
+    free(t);
+}
+
+static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_ms)
+{
+    struct due_timer *t = util_xcalloc(1, sizeof(*t));
+    int64_t delay = at_ms - clock_now_ms();
+    struct timeval tv;
+    char score[24];
+
+    if (delay < 0) delay = 0;
+    t->co = co;
+    util_strlcpy(t->rid, rid, sizeof(t->rid));
+    evtimer_assign(&t->ev, co->base, due_timer_cb, t);
+    tv.tv_sec = delay / 1000;
+    tv.tv_usec = (delay % 1000) * 1000;
+    evtimer_add(&t->ev, &tv);
+    /* so that another coordinator publishes it if this process dies */
+    snprintf(score, sizeof(score), "%lld", (long long)at_ms);
+    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "ZADD %s LT %s %s", co->due_key, score,
+                         rid);
+}
+
+static void due_fetch_tally(struct due_op *op);
+
+/* called by redis_client with the lua/finalize reply: 1 decided by us, 0 not open, -1 retry */
+static void due_finalize_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_op *op = arg;
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        log_warn("request %s: finalize failed: %s", op->rid,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        due_op_done(op, false);
+        return;
+    }
+    if (reply->integer == -1 && op->tries < DUE_MAX_TRIES) {
+        op->tries++;
+        due_fetch_tally(op); /* more results arrived: judge the new tally */
+        return;
+    }
+    /* decided (by us or by another coordinator): re-read to publish at the right moment */
+    if (reply->integer == 1 || reply->integer == 0) {
+        op->tries++;
+        if (op->tries <= DUE_MAX_TRIES) {
+            due_fetch_tally(op);
+            return;
+        }
+    }
+    due_op_done(op, true);
+}
+
+static void due_run(struct due_op *op, const struct tally *t)
+{
+    struct coord *co = op->co;
+    int64_t now = clock_now_ms();
+    bool final = op->due_reached || now >= t->deadline_ms;
+
+    if (t->state == TALLY_REPLIED) {
+        due_op_done(op, true);
+        return;
+    }
+    if (t->state == TALLY_DECIDED) {
+        if (final || t->count == t->n) {
+            due_publish(op);
+            return;
+        }
+        due_op_done(op, true); /* the decider's grace timer publishes it */
+        return;
+    }
+    enum quorum_verdict v = tally_judge(t, final);
+    if (v == QUORUM_UNDECIDED) {
+        due_op_done(op, true);
+        return;
+    }
+    char reason[256], now_s[24], count_s[16];
+    const char *args[6];
+    size_t lens[6];
+    tally_reason(t, final, reason, sizeof(reason));
+    snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
+    snprintf(count_s, sizeof(count_s), "%d", t->count);
+    args[0] = op->req_key;
+    args[1] = op->st_key;
+    args[2] = v == QUORUM_VALID ? "valid" : "invalid";
+    args[3] = reason;
+    args[4] = now_s;
+    args[5] = count_s;
+    for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
+    log_debug("request %s: %s (%s)", op->rid, args[2], reason);
+    if (t->count < t->n && !final) {
+        int64_t at = now + co->cfg->straggler_grace_ms;
+        due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
+    }
+    scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
+}
+
+/* called by redis_client with the lua/tally reply */
+static void due_tally_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_op *op = arg;
+    struct tally t;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+        log_warn("request %s: reading the tally failed: %s", op->rid,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        due_op_done(op, false);
+        return;
+    }
+    if (reply->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(reply->element[0]->str, "gone") == 0) {
+        due_op_done(op, true);
+        return;
+    }
+    if (tally_parse(reply, &t) != 0) {
+        log_error("request %s: malformed tally in Redis", op->rid);
+        due_op_done(op, true);
+        return;
+    }
+    due_run(op, &t);
+}
+
+static void due_fetch_tally(struct due_op *op)
+{
+    const char *args[2] = {op->req_key, op->st_key};
+    size_t lens[2] = {strlen(op->req_key), strlen(op->st_key)};
+    scripts_eval(op->co->cmd, SCRIPT_TALLY, 2, 2, args, lens, due_tally_cb, op);
+}
+
+void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool due_reached,
+                  due_done_cb cb, void *arg)
+{
+    due_run(due_op_new(co, rid, due_reached, cb, arg), t);
+}
+
+void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg)
+{
+    due_fetch_tally(due_op_new(co, rid, due_reached, cb, arg));
+}
+
+/* called by redis_client with the ZREM claim of one overdue entry */
+static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_timer *t = arg; /* reused as a (coord, rid) holder; its event is unused */
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        log_info("request %s: taken over from its coordinator (overdue)", t->rid);
+        due_process(t->co, t->rid, true, NULL, NULL);
+    }
+    free(t);
+}
+
+/* called by redis_client with the overdue entries of the due set */
+static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct coord *co = arg;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *e = reply->element[i];
+        struct due_timer *t;
+        if (e->type != REDIS_REPLY_STRING || e->len >= sizeof(t->rid)) continue;
+        t = util_xcalloc(1, sizeof(*t));
+        t->co = co;
+        util_strlcpy(t->rid, e->str, sizeof(t->rid));
+        redis_client_command(co->cmd, due_claim_cb, t, 0, "ZREM %s %s", co->due_key, t->rid);
+    }
+}
+
+/* called by libevent every DUE_SWEEP_MS */
+static void due_sweep_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct coord *co = arg;
+    char max[24];
+    if (!redis_client_is_ready(co->cmd)) return;
+    snprintf(max, sizeof(max), "%lld", (long long)(clock_now_ms() - DUE_SWEEP_LAG_MS));
+    redis_client_command(co->cmd, due_sweep_cb, co, 0, "ZRANGEBYSCORE %s -inf %s LIMIT 0 32",
+                         co->due_key, max);
+}
+
+void due_start_sweeper(struct coord *co)
+{
+    struct timeval tv = {0, DUE_SWEEP_MS * 1000};
+    due_sweep_event = event_new(co->base, -1, EV_PERSIST, due_sweep_timer_cb, co);
+    event_add(due_sweep_event, &tv);
+}
+
+void due_stop_sweeper(struct coord *co)
+{
+    (void)co;
+    if (due_sweep_event) event_free(due_sweep_event);
+    due_sweep_event = NULL;
+}

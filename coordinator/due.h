@@ -1,0 +1,35 @@
+/*
+ * Deciding and publishing verdicts, wherever the trigger comes from: a recorded result (the
+ * reducer), the holder's deadline timer, a straggler-grace timer, or the sweeper that claims
+ * overdue entries of the <prefix>:due sorted set left by a coordinator that died. Every
+ * state change goes through a compare-and-set script (lua/finalize, lua/publish), so any
+ * number of coordinators can run this concurrently and each request is decided and
+ * published exactly once.
+ */
+#ifndef MPIC_DUE_H
+#define MPIC_DUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coord.h"
+#include "tally.h"
+
+/** Called exactly once per due_* operation; ok=false means Redis could not be reached. */
+typedef void (*due_done_cb)(void *arg, bool ok);
+
+/**
+ * Acts on a tally just read from Redis: decides the verdict when the quorum rules allow it
+ * (or at the deadline, with missing perspectives as non-corroborations), then publishes when
+ * every perspective reported, the grace period ended or the deadline passed. due_reached says
+ * the caller's timer for this request fired. cb may be NULL.
+ */
+void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool due_reached,
+                  due_done_cb cb, void *arg);
+/** Reads the tally (lua/tally) and calls due_evaluate. */
+void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg);
+/** Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s. */
+void due_start_sweeper(struct coord *co);
+void due_stop_sweeper(struct coord *co);
+
+#endif

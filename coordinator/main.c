@@ -1,0 +1,277 @@
+/*
+ * mpic-coordinator: the stateless HTTP front. Loads the shared config, connects three Redis
+ * connections (commands, reducer reads, reply-notification reads), creates the consumer
+ * groups, serves POST /mpic and GET /healthz, runs the reducer and the due sweeper, and on
+ * SIGTERM/SIGINT drains held requests (bounded by their deadlines) before exiting 0.
+ */
+#include <ctype.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "clock.h"
+#include "config.h"
+#include "coord.h"
+#include "due.h"
+#include "httpd.h"
+#include "log.h"
+#include "pending.h"
+#include "reducer.h"
+#include "replies.h"
+#include "scripts.h"
+#include "util.h"
+
+#define COORD_MAX_BODY (1024 * 1024) /* evhttp's own cap; /mpic answers 413 above 64 KiB */
+
+struct coordinator {
+    struct coord co;
+    struct config cfg;
+    struct reducer *reducer;
+    struct replies *replies;
+    int groups_outstanding;
+    bool groups_failed;
+    struct event *sigterm, *sigint, *drain_timer;
+    int64_t drain_deadline;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: mpic-coordinator --config PATH [options]\n"
+          "  --config PATH              configuration file (JSON, see docs/configuration.md)\n"
+          "  --listen IP:PORT           HTTP listen address (coordinator.listen)\n"
+          "  --redis IP:PORT            Redis address (redis.address)\n"
+          "  --log-level LEVEL          error, warn, info or debug\n"
+          "  --clock-override YYYY-MM-DD  lab/tests: the date used for the BR phase-in minimum\n"
+          "  --help                     this text\n",
+          f);
+}
+
+static void coordinator_setup_groups(struct coordinator *c);
+
+/* called by redis_client with each XGROUP CREATE reply */
+static void coordinator_group_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct coordinator *c = arg;
+    if (reply == NULL ||
+        (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0)) {
+        log_warn("creating consumer groups failed: %s", reply ? reply->str : errstr);
+        c->groups_failed = true;
+    }
+    if (--c->groups_outstanding > 0) return;
+    if (c->groups_failed) return; /* retried on the next reconnect of the command connection */
+    if (!c->co.groups_ready) log_info("consumer groups ready; serving");
+    c->co.groups_ready = true;
+    reducer_kick(c->reducer);
+    replies_kick(c->replies);
+}
+
+static void coordinator_setup_groups(struct coordinator *c)
+{
+    char key[KEYS_MAX];
+    c->groups_failed = false;
+    c->groups_outstanding = c->cfg.nperspectives + 1;
+    for (int i = 0; i < c->cfg.nperspectives; i++) {
+        keys_jobs(key, sizeof(key), c->cfg.key_prefix, c->cfg.perspectives[i].region);
+        redis_client_command(c->co.cmd, coordinator_group_cb, c, 0,
+                             "XGROUP CREATE %s %s 0 MKSTREAM", key, KEYS_GROUP_WORKERS);
+    }
+    redis_client_command(c->co.cmd, coordinator_group_cb, c, 0, "XGROUP CREATE %s %s 0 MKSTREAM",
+                         c->co.results_key, KEYS_GROUP_REDUCERS);
+}
+
+/* called by redis_client when the command connection becomes ready or is lost */
+static void coordinator_cmd_state_cb(void *arg, bool ready)
+{
+    struct coordinator *c = arg;
+    if (ready)
+        coordinator_setup_groups(c);
+    else
+        c->co.groups_ready = false;
+}
+
+/* called by redis_client when the reducer's blocking connection becomes ready or is lost */
+static void coordinator_rblock_state_cb(void *arg, bool ready)
+{
+    struct coordinator *c = arg;
+    if (ready) reducer_kick(c->reducer);
+}
+
+/* called by redis_client when the replies connection becomes ready or is lost */
+static void coordinator_pblock_state_cb(void *arg, bool ready)
+{
+    struct coordinator *c = arg;
+    if (ready) replies_kick(c->replies);
+}
+
+/* called by libevent every 50 ms while draining */
+static void coordinator_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct coordinator *c = arg;
+    if (pending_table_count(c->co.pending) == 0 || clock_mono_ms() >= c->drain_deadline)
+        event_base_loopexit(c->co.base, NULL);
+}
+
+/* called by libevent on SIGTERM / SIGINT */
+static void coordinator_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct coordinator *c = arg;
+    struct timeval tv = {0, 50000};
+    if (c->co.draining) return;
+    log_info("signal %d: draining %zu held request(s)", (int)sig,
+             pending_table_count(c->co.pending));
+    c->co.draining = true;
+    c->drain_deadline = clock_mono_ms() + c->cfg.max_deadline_ms +
+                        2 * c->cfg.redis_command_timeout_ms + 1000;
+    event_add(c->drain_timer, &tv);
+}
+
+static struct redis_client *coordinator_redis(struct coordinator *c, const char *role)
+{
+    struct redis_client_opts o;
+    char name[64];
+    memset(&o, 0, sizeof(o));
+    snprintf(name, sizeof(name), "%s-%s", c->co.id, role);
+    o.name = name;
+    o.host = c->cfg.redis.host;
+    o.port = c->cfg.redis.port;
+    o.connect_timeout_ms = c->cfg.redis_connect_timeout_ms;
+    o.command_timeout_ms = c->cfg.redis_command_timeout_ms;
+    o.username = c->cfg.redis_username;
+    o.password = c->cfg.redis_password;
+    return redis_client_new(c->co.base, &o);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"redis", required_argument, NULL, 'r'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"clock-override", required_argument, NULL, 1},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static struct coordinator c; /* large (config); static storage */
+    const char *config_path = NULL, *listen = NULL, *redis = NULL, *level = NULL, *clock = NULL;
+    struct evhttp *http = NULL;
+    unsigned char rnd[8];
+    char hex[17], err[512];
+    int opt, rc = 1;
+
+    config_defaults(&c.cfg);
+    while ((opt = getopt_long(argc, argv, "c:l:r:v:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'r': redis = optarg; break;
+        case 'v': level = optarg; break;
+        case 1: clock = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (config_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (config_load_file(&c.cfg, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpic-coordinator: %s\n", err);
+        return 2;
+    }
+    if (listen && util_parse_hostport(listen, 0, c.cfg.listen.host, sizeof(c.cfg.listen.host),
+                                      &c.cfg.listen.port) != 0) {
+        fprintf(stderr, "mpic-coordinator: --listen: expected IP:PORT\n");
+        return 2;
+    }
+    if (redis && util_parse_hostport(redis, 0, c.cfg.redis.host, sizeof(c.cfg.redis.host),
+                                     &c.cfg.redis.port) != 0) {
+        fprintf(stderr, "mpic-coordinator: --redis: expected IP:PORT\n");
+        return 2;
+    }
+    if (level && log_level_parse(level, &c.cfg.log_level) != 0) {
+        fprintf(stderr, "mpic-coordinator: --log-level: one of error, warn, info, debug\n");
+        return 2;
+    }
+    if (clock && config_parse_date(clock, &c.cfg.clock_override_ms) != 0) {
+        fprintf(stderr, "mpic-coordinator: --clock-override: expected YYYY-MM-DD\n");
+        return 2;
+    }
+    for (int i = 0; i < c.cfg.ncaa_domains; i++) {
+        char *d = c.cfg.caa_domains[i];
+        size_t n = strlen(d);
+        for (size_t k = 0; k < n; k++) d[k] = (char)tolower((unsigned char)d[k]);
+        if (n > 1 && d[n - 1] == '.') d[n - 1] = '\0';
+    }
+    if (config_validate(&c.cfg, false, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpic-coordinator: %s\n", err);
+        return 2;
+    }
+    log_init("coordinator");
+    log_set_level(c.cfg.log_level);
+    if (c.cfg.clock_override_ms >= 0) {
+        clock_set_override(c.cfg.clock_override_ms);
+        log_warn("clock_override active: the BR phase-in uses a simulated date (lab only)");
+    }
+    if (scripts_init() != 0) return 1;
+    signal(SIGPIPE, SIG_IGN);
+
+    util_random_bytes(rnd, sizeof(rnd));
+    util_hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(c.co.id, sizeof(c.co.id), "c-%s", hex);
+    c.co.cfg = &c.cfg;
+    c.co.base = event_base_new();
+    if (c.co.base == NULL) return 1;
+    c.co.pending = pending_table_new();
+    keys_results(c.co.results_key, sizeof(c.co.results_key), c.cfg.key_prefix);
+    keys_due(c.co.due_key, sizeof(c.co.due_key), c.cfg.key_prefix);
+    keys_replies(c.co.replies_key, sizeof(c.co.replies_key), c.cfg.key_prefix, c.co.id);
+    c.co.cmd = coordinator_redis(&c, "cmd");
+    c.co.rblock = coordinator_redis(&c, "reducer");
+    c.co.pblock = coordinator_redis(&c, "replies");
+    c.reducer = reducer_new(&c.co);
+    c.replies = replies_new(&c.co);
+    redis_client_set_state_cb(c.co.cmd, coordinator_cmd_state_cb, &c);
+    redis_client_set_state_cb(c.co.rblock, coordinator_rblock_state_cb, &c);
+    redis_client_set_state_cb(c.co.pblock, coordinator_pblock_state_cb, &c);
+
+    http = httpd_new(c.co.base, c.cfg.listen.host, c.cfg.listen.port, COORD_MAX_BODY,
+                     c.cfg.http_timeout_ms);
+    if (http == NULL) goto done;
+    api_register(&c.co, http);
+    due_start_sweeper(&c.co);
+    c.sigterm = evsignal_new(c.co.base, SIGTERM, coordinator_signal_cb, &c);
+    c.sigint = evsignal_new(c.co.base, SIGINT, coordinator_signal_cb, &c);
+    c.drain_timer = event_new(c.co.base, -1, EV_PERSIST, coordinator_drain_cb, &c);
+    event_add(c.sigterm, NULL);
+    event_add(c.sigint, NULL);
+    redis_client_start(c.co.cmd);
+    redis_client_start(c.co.rblock);
+    redis_client_start(c.co.pblock);
+    log_info("%s listening on %s:%d, redis %s:%d, %d perspectives, key prefix %s", c.co.id,
+             c.cfg.listen.host, c.cfg.listen.port, c.cfg.redis.host, c.cfg.redis.port,
+             c.cfg.nperspectives, c.cfg.key_prefix);
+    event_base_dispatch(c.co.base);
+    log_info("stopped");
+    rc = 0;
+    if (pending_table_count(c.co.pending) > 0) return rc; /* held requests still referenced */
+done:
+    due_stop_sweeper(&c.co);
+    if (http) evhttp_free(http);
+    if (c.sigterm) event_free(c.sigterm);
+    if (c.sigint) event_free(c.sigint);
+    if (c.drain_timer) event_free(c.drain_timer);
+    reducer_free(c.reducer);
+    replies_free(c.replies);
+    redis_client_free(c.co.cmd);
+    redis_client_free(c.co.rblock);
+    redis_client_free(c.co.pblock);
+    pending_table_free(c.co.pending);
+    event_base_free(c.co.base);
+    return rc;
+}

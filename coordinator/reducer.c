@@ -1,0 +1,262 @@
+/*
+ * Results consumer (see reducer.h). Each stream entry becomes a struct reducer_entry that
+ * lives until its XACK is sent; entries are processed concurrently (bounded), and the next
+ * XREADGROUP is issued as soon as there is room.
+ */
+#include "reducer.h"
+
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "due.h"
+#include "log.h"
+#include "msg.h"
+#include "scripts.h"
+#include "tally.h"
+#include "util.h"
+
+#define REDUCER_BLOCK_MS 1000
+#define REDUCER_READ_MAX 128
+#define REDUCER_MAX_INFLIGHT 4096
+
+struct reducer {
+    struct coord *co;
+    bool reading;
+    bool reclaiming;
+    int inflight;
+    struct event retry_timer;
+    struct event reclaim_timer;
+};
+
+struct reducer_entry {
+    struct reducer *r;
+    char id[48];
+    char rid[48];
+};
+
+static void reducer_read(struct reducer *r);
+
+/* called by redis_client with the XACK reply */
+static void reducer_ack_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reducer_entry *e = arg;
+    struct reducer *r = e->r;
+    (void)reply;
+    (void)errstr;
+    free(e);
+    r->inflight--;
+    reducer_read(r);
+}
+
+static void reducer_ack(struct reducer_entry *e)
+{
+    struct coord *co = e->r->co;
+    redis_client_command(co->cmd, reducer_ack_cb, e, 0, "XACK %s %s %s", co->results_key,
+                         KEYS_GROUP_REDUCERS, e->id);
+}
+
+/* called by due_evaluate when the judgement finished */
+static void reducer_judged_cb(void *arg, bool ok)
+{
+    struct reducer_entry *e = arg;
+    if (!ok) {
+        /* Redis failed mid-way: leave the entry pending; it is reclaimed and redone */
+        struct reducer *r = e->r;
+        free(e);
+        r->inflight--;
+        reducer_read(r);
+        return;
+    }
+    reducer_ack(e);
+}
+
+/* called by redis_client with the lua/record reply */
+static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reducer_entry *e = arg;
+    struct tally t;
+    const char *status;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        log_warn("result %s for request %s not recorded: %s", e->id, e->rid,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        reducer_judged_cb(e, false);
+        return;
+    }
+    status = reply->element[0]->str;
+    if (strcmp(status, "ok") != 0 && strcmp(status, "dup") != 0) {
+        log_debug("result %s for request %s ignored: %s", e->id, e->rid, status);
+        reducer_ack(e);
+        return;
+    }
+    if (tally_parse(reply, &t) != 0) {
+        log_error("request %s: malformed tally from lua/record", e->rid);
+        reducer_ack(e);
+        return;
+    }
+    due_evaluate(e->r->co, e->rid, &t, false, reducer_judged_cb, e);
+}
+
+static void reducer_handle(struct reducer *r, const char *id, const char *blob, size_t len)
+{
+    struct coord *co = r->co;
+    struct reducer_entry *e = util_xcalloc(1, sizeof(*e));
+    struct msg_result res;
+    char err[128], req_key[KEYS_MAX], res_key[KEYS_MAX], st_key[KEYS_MAX], att[16];
+    const char *args[7];
+    size_t lens[7];
+    const char *outcome;
+    json_t *cr;
+
+    e->r = r;
+    util_strlcpy(e->id, id, sizeof(e->id));
+    r->inflight++;
+    if (blob == NULL || msg_result_decode(blob, len, &res, err, sizeof(err)) != 0) {
+        log_error("result %s undecodable (%s); acknowledged and dropped", id,
+                  blob ? err : "no result field");
+        reducer_ack(e);
+        return;
+    }
+    util_strlcpy(e->rid, res.rid, sizeof(e->rid));
+    cr = res.check_response;
+    if (!json_is_true(json_object_get(cr, "check_completed")))
+        outcome = "E";
+    else if (json_is_true(json_object_get(cr, "check_passed")))
+        outcome = "P";
+    else
+        outcome = "F";
+    keys_req(req_key, sizeof(req_key), co->cfg->key_prefix, res.rid);
+    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, res.rid);
+    keys_st(st_key, sizeof(st_key), co->cfg->key_prefix, res.rid);
+    snprintf(att, sizeof(att), "%u", res.attempt);
+    args[0] = req_key;
+    args[1] = res_key;
+    args[2] = st_key;
+    args[3] = res.perspective;
+    args[4] = outcome;
+    args[5] = blob;
+    args[6] = att;
+    for (int i = 0; i < 7; i++) lens[i] = strlen(args[i]);
+    lens[5] = len;
+    scripts_eval(co->cmd, SCRIPT_RECORD, 3, 7, args, lens, reducer_record_cb, e);
+    msg_result_free(&res);
+}
+
+static void reducer_entries(struct reducer *r, const redisReply *entries)
+{
+    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        const char *blob = NULL;
+        size_t len = 0;
+        if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        const redisReply *f = e->element[1];
+        if (f->type == REDIS_REPLY_ARRAY)
+            for (size_t k = 0; k + 1 < f->elements; k += 2)
+                if (f->element[k]->type == REDIS_REPLY_STRING && strcmp(f->element[k]->str, "r") == 0 &&
+                    f->element[k + 1]->type == REDIS_REPLY_STRING) {
+                    blob = f->element[k + 1]->str;
+                    len = f->element[k + 1]->len;
+                }
+        reducer_handle(r, e->element[0]->str, blob, len);
+    }
+}
+
+/* called by redis_client with the XREADGROUP reply (NIL when BLOCK expired) */
+static void reducer_read_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reducer *r = arg;
+    struct timeval tv = {0, 100000};
+
+    r->reading = false;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        log_warn("XREADGROUP on %s failed: %s", r->co->results_key, reply ? reply->str : errstr);
+        evtimer_add(&r->retry_timer, &tv);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY)
+        for (size_t s = 0; s < reply->elements; s++)
+            if (reply->element[s]->type == REDIS_REPLY_ARRAY && reply->element[s]->elements == 2)
+                reducer_entries(r, reply->element[s]->element[1]);
+    reducer_read(r);
+}
+
+static void reducer_read(struct reducer *r)
+{
+    struct coord *co = r->co;
+    char count[16], block[16];
+    int room = REDUCER_MAX_INFLIGHT - r->inflight;
+
+    if (r->reading || !co->groups_ready || !redis_client_is_ready(co->rblock) || room <= 0)
+        return;
+    snprintf(count, sizeof(count), "%d", room < REDUCER_READ_MAX ? room : REDUCER_READ_MAX);
+    snprintf(block, sizeof(block), "%d", REDUCER_BLOCK_MS);
+    r->reading = true;
+    redis_client_command(co->rblock, reducer_read_cb, r,
+                         REDUCER_BLOCK_MS + redis_client_command_timeout(co->rblock),
+                         "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
+                         KEYS_GROUP_REDUCERS, co->id, count, block, co->results_key);
+}
+
+/* called by libevent after a failed read */
+static void reducer_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    reducer_read(arg);
+}
+
+/* called by redis_client with the XAUTOCLAIM reply {next, entries, deleted} */
+static void reducer_reclaim_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reducer *r = arg;
+    r->reclaiming = false;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return;
+    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
+        log_info("reclaimed %zu result(s) left by another coordinator",
+                 reply->element[1]->elements);
+    reducer_entries(r, reply->element[1]);
+}
+
+/* called by libevent periodically: take over results a dead coordinator left pending */
+static void reducer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct reducer *r = arg;
+    struct coord *co = r->co;
+    char idle[16];
+    if (r->reclaiming || !co->groups_ready || !redis_client_is_ready(co->cmd) ||
+        r->inflight >= REDUCER_MAX_INFLIGHT)
+        return;
+    snprintf(idle, sizeof(idle), "%d", co->cfg->result_visibility_timeout_ms);
+    r->reclaiming = true;
+    redis_client_command(co->cmd, reducer_reclaim_cb, r, 0, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 64",
+                         co->results_key, KEYS_GROUP_REDUCERS, co->id, idle);
+}
+
+struct reducer *reducer_new(struct coord *co)
+{
+    struct reducer *r = util_xcalloc(1, sizeof(*r));
+    int half = co->cfg->result_visibility_timeout_ms / 2;
+    struct timeval tv = {half / 1000, (half % 1000) * 1000};
+    r->co = co;
+    evtimer_assign(&r->retry_timer, co->base, reducer_retry_cb, r);
+    event_assign(&r->reclaim_timer, co->base, -1, EV_PERSIST, reducer_reclaim_timer_cb, r);
+    event_add(&r->reclaim_timer, &tv);
+    return r;
+}
+
+void reducer_kick(struct reducer *r)
+{
+    reducer_read(r);
+}
+
+void reducer_free(struct reducer *r)
+{
+    if (r == NULL) return;
+    event_del(&r->retry_timer);
+    event_del(&r->reclaim_timer);
+    free(r);
+}

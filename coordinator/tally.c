@@ -1,0 +1,104 @@
+/*
+ * Tally parsing and judgement (see tally.h). Everything read from Redis is checked: counts,
+ * lengths, outcome letters, RIR numbers.
+ */
+#include "tally.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static int tally_int(const redisReply *e, int64_t min, int64_t max, int64_t *out)
+{
+    if (e == NULL || e->type != REDIS_REPLY_STRING) return -1;
+    return util_parse_int64(e->str, min, max, out);
+}
+
+/* Splits a comma list into at most COHORT_MAX fields of fieldlen bytes; returns the count. */
+static int tally_split(const char *s, char fields[][PERSPECTIVE_CODE_MAX])
+{
+    int n = 0;
+    const char *p = s;
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == COHORT_MAX || len == 0 || len >= PERSPECTIVE_CODE_MAX) return -1;
+        memcpy(fields[n], p, len);
+        fields[n][len] = '\0';
+        n++;
+        if (comma == NULL) break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+int tally_parse(const redisReply *r, struct tally *t)
+{
+    char rirs[COHORT_MAX][PERSPECTIVE_CODE_MAX];
+    int64_t v;
+    int ncodes, nrirs;
+
+    memset(t, 0, sizeof(*t));
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 7) return -1;
+    for (size_t i = 1; i < 7; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING) return -1;
+    if (strcmp(r->element[1]->str, "open") == 0) t->state = TALLY_OPEN;
+    else if (strcmp(r->element[1]->str, "decided") == 0) t->state = TALLY_DECIDED;
+    else if (strcmp(r->element[1]->str, "replied") == 0) t->state = TALLY_REPLIED;
+    else return -1;
+    if (tally_int(r->element[2], 1, COHORT_MAX, &v) != 0) return -1;
+    t->n = (int)v;
+    if (tally_int(r->element[3], 1, COHORT_MAX, &v) != 0) return -1;
+    t->q = (int)v;
+    ncodes = tally_split(r->element[4]->str, t->codes);
+    nrirs = tally_split(r->element[5]->str, rirs);
+    if (ncodes != t->n || nrirs != t->n) return -1;
+    for (int i = 0; i < t->n; i++) {
+        if (util_parse_int64(rirs[i], 0, RIR_COUNT - 1, &v) != 0) return -1;
+        t->members[i].rir = (enum rir)v;
+        t->members[i].outcome = QUORUM_OUTCOME_PENDING;
+    }
+    if (tally_int(r->element[6], 0, INT64_MAX, &t->deadline_ms) != 0) return -1;
+    if ((r->elements - 7) % 2 != 0) return -1;
+    for (size_t i = 7; i + 1 < r->elements; i += 2) {
+        const redisReply *code = r->element[i], *out = r->element[i + 1];
+        enum quorum_outcome o;
+        int k;
+        if (code->type != REDIS_REPLY_STRING || out->type != REDIS_REPLY_STRING || out->len != 1)
+            return -1;
+        switch (out->str[0]) {
+        case 'P': o = QUORUM_OUTCOME_PASSED; break;
+        case 'F': o = QUORUM_OUTCOME_FAILED; break;
+        case 'E': o = QUORUM_OUTCOME_ERROR; break;
+        default: return -1;
+        }
+        for (k = 0; k < t->n; k++)
+            if (strcmp(t->codes[k], code->str) == 0) break;
+        if (k == t->n) return -1;
+        t->members[k].outcome = o;
+        t->count++;
+    }
+    return 0;
+}
+
+enum quorum_verdict tally_judge(const struct tally *t, bool final)
+{
+    return quorum_evaluate(t->members, t->n, t->q, final);
+}
+
+void tally_reason(const struct tally *t, bool final, char *out, size_t len)
+{
+    bool seen[RIR_COUNT] = {false};
+    int passed = quorum_count_passed(t->members, t->n);
+    size_t off;
+
+    off = (size_t)snprintf(out, len, "%d/%d passed (quorum %d)%s; passing RIRs:", passed, t->n,
+                           t->q, final ? " at the deadline" : "");
+    for (int i = 0; i < t->n && off < len; i++) {
+        enum rir r = t->members[i].rir;
+        if (t->members[i].outcome != QUORUM_OUTCOME_PASSED || seen[r]) continue;
+        seen[r] = true;
+        off += (size_t)snprintf(out + off, len - off, " %s", perspective_rir_name(r));
+    }
+}

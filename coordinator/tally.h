@@ -1,0 +1,43 @@
+/*
+ * A request's tally as returned by lua/record.lua and lua/tally.lua — state, cohort with
+ * RIRs, n, q, deadline and the outcomes recorded so far — and its judgement with the one
+ * quorum implementation (common/quorum). Lua never decides; this module does.
+ */
+#ifndef MPIC_TALLY_H
+#define MPIC_TALLY_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cohort.h"
+#include "perspective.h"
+#include "quorum.h"
+
+enum tally_state {
+    TALLY_OPEN = 0,    /* collecting results, no verdict yet */
+    TALLY_DECIDED = 1, /* verdict stored, waiting for stragglers / publication */
+    TALLY_REPLIED = 2, /* the holder was notified; closed */
+};
+
+struct tally {
+    enum tally_state state;
+    int n;
+    int q;
+    int64_t deadline_ms;
+    int count;                                /* outcomes recorded */
+    char codes[COHORT_MAX][PERSPECTIVE_CODE_MAX];
+    struct quorum_member members[COHORT_MAX]; /* in cohort order */
+};
+
+/**
+ * Parses elements [1..] of a record/tally script reply: state, n, q, cohort ("a,b,c"),
+ * rirs ("0,1,2"), deadline, then code/outcome pairs. Returns 0, or -1 when malformed.
+ */
+int tally_parse(const redisReply *r, struct tally *t);
+/** quorum_evaluate over the members. */
+enum quorum_verdict tally_judge(const struct tally *t, bool final);
+/** Human-readable reason for the audit trail ("4/6 passed, RIRs: ARIN, RIPE NCC"). */
+void tally_reason(const struct tally *t, bool final, char *out, size_t len);
+
+#endif

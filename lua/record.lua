@@ -1,0 +1,35 @@
+--[[
+record: store one perspective's result for request R and return the tally.
+Atomic so that many reducers (one per coordinator) can record concurrently and a job that
+was reclaimed and ran twice reports only once. Never decides a verdict (common/quorum does).
+KEYS[1] = <prefix>:{R}:req  hash: state, attempt, cohort, rirs, n, q, deadline, holder, ...
+KEYS[2] = <prefix>:{R}:res  hash: perspective code -> msgpack result blob
+KEYS[3] = <prefix>:{R}:st   hash: perspective code -> outcome "P" passed, "F" failed, "E" error
+ARGV[1] = perspective code  ARGV[2] = outcome  ARGV[3] = result blob  ARGV[4] = attempt
+Returns {status, state, n, q, cohort, rirs, deadline, code1, outcome1, code2, outcome2, ...}
+  status "ok" (stored) | "dup" (this perspective already reported; nothing changed)
+  or {status} alone for "gone" (unknown/expired R), "closed" (already answered),
+  "stale" (another attempt), "foreign" (perspective not in the cohort)
+]]
+local req = redis.call('HMGET', KEYS[1], 'state', 'attempt', 'cohort', 'rirs', 'n', 'q', 'deadline')
+local state = req[1]
+if not state then return {'gone'} end
+if state == 'replied' then return {'closed'} end
+if req[2] ~= ARGV[4] then return {'stale'} end
+if not string.find(',' .. req[3] .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+  return {'foreign'}
+end
+local status = 'dup'
+if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+  status = 'ok'
+end
+local out = {status, state, req[5], req[6], req[3], req[4], req[7]}
+local tally = redis.call('HGETALL', KEYS[3])
+for i = 1, #tally do out[#out + 1] = tally[i] end
+return out

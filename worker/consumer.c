@@ -1,0 +1,444 @@
+/*
+ * Worker job loop (see consumer.h). Two Redis connections: `block` only ever carries the
+ * XREADGROUP BLOCK read (so it never delays other commands), `cmd` carries XADD/XACK/XCLAIM/
+ * XAUTOCLAIM. A job completes exactly once: result XADDed, then XACKed; if the XADD fails the
+ * job stays pending and is redelivered through XAUTOCLAIM, so no job is lost.
+ */
+#include "consumer.h"
+
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "keys.h"
+#include "log.h"
+#include "msg.h"
+#include "redis_client.h"
+#include "util.h"
+
+#define CONSUMER_BLOCK_MS 1000
+#define CONSUMER_READ_MAX 64
+#define CONSUMER_RETRY_MS 100
+
+enum job_state {
+    JOB_RUNNING = 0,   /* check in progress */
+    JOB_REPORTING = 1, /* result XADD sent */
+    JOB_ACKING = 2,    /* XACK sent */
+};
+
+struct consumer_job {
+    struct consumer *c;
+    char id[48];        /* stream entry id */
+    enum job_state state;
+    struct msg_job job;
+    char *blob;         /* encoded result while reporting */
+    size_t bloblen;
+    struct consumer_job *prev, *next;
+};
+
+struct consumer {
+    struct event_base *base;
+    const struct config *cfg;
+    const struct perspective *self;
+    const struct check_env *env;
+    struct redis_client *block; /* XREADGROUP BLOCK only */
+    struct redis_client *cmd;   /* everything else */
+    char stream[KEYS_MAX];
+    char results[KEYS_MAX];
+    char consumer_name[96];
+    bool group_ready;
+    bool reading;    /* an XREADGROUP is outstanding */
+    bool stopped;    /* consumer_stop_reading() called */
+    bool reclaiming; /* an XAUTOCLAIM is outstanding */
+    bool group_pending; /* an XGROUP CREATE is outstanding */
+    int inflight;
+    struct consumer_job *jobs;
+    struct event retry_timer;
+    struct event reclaim_timer;
+    struct event heartbeat_timer;
+};
+
+static void consumer_read(struct consumer *c);
+
+static void consumer_job_unlink_free(struct consumer_job *j)
+{
+    struct consumer *c = j->c;
+    if (j->prev) j->prev->next = j->next;
+    else c->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
+    c->inflight--;
+    msg_job_free(&j->job);
+    free(j->blob);
+    free(j);
+    consumer_read(c); /* a slot became free */
+}
+
+/* called by redis_client with the XACK reply */
+static void consumer_ack_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct consumer_job *j = arg;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+        log_warn("job %s: XACK failed (%s); it will be redelivered and reported again", j->id,
+                 reply ? reply->str : errstr);
+    consumer_job_unlink_free(j);
+}
+
+/* called by redis_client with the result XADD reply */
+static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct consumer_job *j = arg;
+    struct consumer *c = j->c;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        log_warn("job %s (request %s): result not stored (%s); left pending for redelivery",
+                 j->id, j->job.rid ? j->job.rid : "?", reply ? reply->str : errstr);
+        consumer_job_unlink_free(j);
+        return;
+    }
+    j->state = JOB_ACKING;
+    redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
+                         KEYS_GROUP_WORKERS, j->id);
+}
+
+static void consumer_report(struct consumer_job *j, json_t *check_response)
+{
+    struct consumer *c = j->c;
+    struct msg_result r;
+    char maxlen[24];
+
+    memset(&r, 0, sizeof(r));
+    r.rid = j->job.rid;
+    r.attempt = j->job.attempt;
+    r.perspective = (char *)c->self->code;
+    r.check_type = j->job.check_type;
+    r.check_response = check_response;
+    if (msg_result_encode(&r, &j->blob, &j->bloblen) != 0) {
+        log_error("job %s: cannot encode the result; acknowledging it unreported", j->id);
+        json_decref(check_response);
+        j->state = JOB_ACKING;
+        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
+                             KEYS_GROUP_WORKERS, j->id);
+        return;
+    }
+    json_decref(check_response);
+    snprintf(maxlen, sizeof(maxlen), "%d", c->cfg->results_maxlen);
+    j->state = JOB_REPORTING;
+    redis_client_command(c->cmd, consumer_report_cb, j, 0, "XADD %s MAXLEN ~ %s * r %b",
+                         c->results, maxlen, j->blob, j->bloblen);
+}
+
+/* called by the check (check_start) exactly once with the outcome */
+static void consumer_check_done(void *arg, struct check_result *res)
+{
+    struct consumer_job *j = arg;
+    json_t *cr = check_result_to_json(res, j->job.check_type);
+    log_debug("job %s request %s %s %s: completed=%d passed=%d", j->id, j->job.rid,
+              check_type_name(j->job.check_type), j->job.target, res->completed,
+              res->completed && res->passed);
+    check_result_clear(res);
+    consumer_report(j, cr);
+}
+
+static void consumer_job_start(struct consumer *c, const char *id, const char *blob, size_t len)
+{
+    struct consumer_job *j;
+    struct check_request req;
+    char err[128];
+
+    j = util_xcalloc(1, sizeof(*j));
+    j->c = c;
+    util_strlcpy(j->id, id, sizeof(j->id));
+    j->state = JOB_RUNNING;
+    j->next = c->jobs;
+    if (c->jobs) c->jobs->prev = j;
+    c->jobs = j;
+    c->inflight++;
+
+    if (blob == NULL || msg_job_decode(blob, len, &j->job, err, sizeof(err)) != 0) {
+        log_error("job %s on %s: undecodable (%s); acknowledged and dropped", id, c->stream,
+                  blob ? err : "no job field");
+        j->state = JOB_ACKING;
+        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
+                             KEYS_GROUP_WORKERS, id);
+        return;
+    }
+    if (strcmp(j->job.perspective, c->self->code) != 0) {
+        log_error("job %s for perspective %s arrived at %s; acknowledged and dropped", id,
+                  j->job.perspective, c->self->code);
+        j->state = JOB_ACKING;
+        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
+                             KEYS_GROUP_WORKERS, id);
+        return;
+    }
+    if (clock_now_ms() >= j->job.deadline_ms) {
+        struct check_result res;
+        memset(&res, 0, sizeof(res));
+        res.details = json_object();
+        check_result_add_error(&res, "mpic_error:coordinator:deadline",
+                               "perspective %s received the job for %s after its deadline",
+                               c->self->code, j->job.target);
+        res.timestamp_ns = clock_real_ns();
+        consumer_report(j, check_result_to_json(&res, j->job.check_type));
+        check_result_clear(&res);
+        return;
+    }
+    memset(&req, 0, sizeof(req));
+    req.check_type = j->job.check_type;
+    req.target = j->job.target;
+    req.wildcard = j->job.wildcard;
+    req.params = j->job.params;
+    req.deadline_ms = j->job.deadline_ms;
+    req.trace_id = j->job.trace_id;
+    log_debug("job %s request %s: %s %s", id, j->job.rid, check_type_name(j->job.check_type),
+              j->job.target);
+    check_start(c->env, &req, consumer_check_done, j);
+}
+
+/* Starts every entry of an XREADGROUP/XAUTOCLAIM entry list [[id, [field, value, ...]], ...]. */
+static void consumer_start_entries(struct consumer *c, const redisReply *entries)
+{
+    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        const char *blob = NULL;
+        size_t len = 0;
+        if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue; /* deleted entry (trimmed) */
+        const redisReply *f = e->element[1];
+        if (f->type == REDIS_REPLY_ARRAY) {
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (f->element[k]->type == REDIS_REPLY_STRING &&
+                    strcmp(f->element[k]->str, "j") == 0 &&
+                    f->element[k + 1]->type == REDIS_REPLY_STRING) {
+                    blob = f->element[k + 1]->str;
+                    len = f->element[k + 1]->len;
+                }
+            }
+        }
+        consumer_job_start(c, e->element[0]->str, blob, len);
+    }
+}
+
+/* called by redis_client with the XREADGROUP reply (NIL when BLOCK expired) */
+static void consumer_read_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct consumer *c = arg;
+    struct timeval tv = {0, CONSUMER_RETRY_MS * 1000};
+
+    c->reading = false;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        log_warn("XREADGROUP on %s failed: %s", c->stream, reply ? reply->str : errstr);
+        if (reply && strncmp(reply->str, "NOGROUP", 7) == 0) c->group_ready = false;
+        evtimer_add(&c->retry_timer, &tv);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t s = 0; s < reply->elements; s++) {
+            const redisReply *st = reply->element[s];
+            if (st->type == REDIS_REPLY_ARRAY && st->elements == 2)
+                consumer_start_entries(c, st->element[1]);
+        }
+    }
+    consumer_read(c);
+}
+
+/* called by redis_client with the XGROUP CREATE reply */
+static void consumer_group_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct consumer *c = arg;
+    struct timeval tv = {0, CONSUMER_RETRY_MS * 1000};
+    c->group_pending = false;
+    if (reply == NULL ||
+        (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0)) {
+        log_warn("XGROUP CREATE %s failed: %s", c->stream, reply ? reply->str : errstr);
+        evtimer_add(&c->retry_timer, &tv);
+        return;
+    }
+    if (!c->group_ready) log_info("consuming %s as %s", c->stream, c->consumer_name);
+    c->group_ready = true;
+    consumer_read(c);
+}
+
+static void consumer_read(struct consumer *c)
+{
+    int count = c->cfg->max_inflight_jobs - c->inflight;
+    char countbuf[16], blockbuf[16];
+
+    if (c->stopped || c->reading || !redis_client_is_ready(c->block)) return;
+    if (!c->group_ready) {
+        if (c->group_pending) return;
+        c->group_pending = true;
+        redis_client_command(c->block, consumer_group_cb, c, 0,
+                             "XGROUP CREATE %s %s 0 MKSTREAM", c->stream, KEYS_GROUP_WORKERS);
+        return;
+    }
+    if (count <= 0) return;
+    if (count > CONSUMER_READ_MAX) count = CONSUMER_READ_MAX;
+    snprintf(countbuf, sizeof(countbuf), "%d", count);
+    snprintf(blockbuf, sizeof(blockbuf), "%d", CONSUMER_BLOCK_MS);
+    c->reading = true;
+    redis_client_command(c->block, consumer_read_cb, c,
+                         CONSUMER_BLOCK_MS + redis_client_command_timeout(c->block),
+                         "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
+                         KEYS_GROUP_WORKERS, c->consumer_name, countbuf, blockbuf, c->stream);
+}
+
+/* called by libevent after a failed read or group setup, to try again */
+static void consumer_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    consumer_read(arg);
+}
+
+/* called by redis_client when the blocking connection becomes ready or is lost */
+static void consumer_block_state_cb(void *arg, bool ready)
+{
+    struct consumer *c = arg;
+    if (ready) consumer_read(c);
+}
+
+/* called by redis_client with the XAUTOCLAIM reply: {next-id, entries, deleted-ids} */
+static void consumer_reclaim_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct consumer *c = arg;
+    c->reclaiming = false;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            log_warn("XAUTOCLAIM on %s failed: %s", c->stream, reply->str);
+        return;
+    }
+    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
+        log_info("reclaimed %zu job(s) idle for more than %d ms on %s",
+                 reply->element[1]->elements, c->cfg->job_visibility_timeout_ms, c->stream);
+    consumer_start_entries(c, reply->element[1]);
+}
+
+/* called by libevent every visibility/2 ms: take over jobs of workers that died */
+static void consumer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct consumer *c = arg;
+    int free_slots = c->cfg->max_inflight_jobs - c->inflight;
+    char idle[16], count[16];
+
+    if (c->stopped || c->reclaiming || !c->group_ready || free_slots <= 0 ||
+        !redis_client_is_ready(c->cmd))
+        return;
+    snprintf(idle, sizeof(idle), "%d", c->cfg->job_visibility_timeout_ms);
+    snprintf(count, sizeof(count), "%d", free_slots < 16 ? free_slots : 16);
+    c->reclaiming = true;
+    redis_client_command(c->cmd, consumer_reclaim_cb, c, 0, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s",
+                         c->stream, KEYS_GROUP_WORKERS, c->consumer_name, idle, count);
+}
+
+/* called by redis_client with the heartbeat XCLAIM reply (nothing to do) */
+static void consumer_heartbeat_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    (void)arg;
+    (void)reply;
+    (void)errstr;
+}
+
+/* called by libevent every visibility/3 ms: reset the idle time of our running jobs */
+static void consumer_heartbeat_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct consumer *c = arg;
+    const char *argv[6 + 100];
+    size_t lens[6 + 100];
+    int argc = 0;
+    struct consumer_job *j = c->jobs;
+
+    if (!redis_client_is_ready(c->cmd)) return;
+    while (j != NULL) {
+        argc = 0;
+        argv[argc++] = "XCLAIM";
+        argv[argc++] = c->stream;
+        argv[argc++] = KEYS_GROUP_WORKERS;
+        argv[argc++] = c->consumer_name;
+        argv[argc++] = "0";
+        for (; j != NULL && argc < 5 + 100; j = j->next)
+            if (j->state == JOB_RUNNING) argv[argc++] = j->id;
+        if (argc == 5) break;
+        argv[argc++] = "JUSTID";
+        for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+        redis_client_commandargv(c->cmd, consumer_heartbeat_cb, c, 0, argc, argv, lens);
+    }
+}
+
+struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
+                              const struct perspective *self, const struct check_env *env)
+{
+    struct consumer *c = util_xcalloc(1, sizeof(*c));
+    struct redis_client_opts o;
+    unsigned char rnd[6];
+    char hex[13], hostname[64] = "host";
+    struct timeval tv;
+
+    c->base = base;
+    c->cfg = cfg;
+    c->self = self;
+    c->env = env;
+    keys_jobs(c->stream, sizeof(c->stream), cfg->key_prefix, self->region);
+    keys_results(c->results, sizeof(c->results), cfg->key_prefix);
+    util_random_bytes(rnd, sizeof(rnd));
+    util_hex_encode(rnd, sizeof(rnd), hex);
+    gethostname(hostname, sizeof(hostname) - 1);
+    snprintf(c->consumer_name, sizeof(c->consumer_name), "%.40s-%d-%s", hostname, (int)getpid(),
+             hex);
+
+    memset(&o, 0, sizeof(o));
+    o.host = cfg->redis.host;
+    o.port = cfg->redis.port;
+    o.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+    o.command_timeout_ms = cfg->redis_command_timeout_ms;
+    o.username = cfg->redis_username;
+    o.password = cfg->redis_password;
+    o.name = "worker-block";
+    c->block = redis_client_new(base, &o);
+    o.name = "worker-cmd";
+    c->cmd = redis_client_new(base, &o);
+    redis_client_set_state_cb(c->block, consumer_block_state_cb, c);
+
+    evtimer_assign(&c->retry_timer, base, consumer_retry_cb, c);
+    event_assign(&c->reclaim_timer, base, -1, EV_PERSIST, consumer_reclaim_timer_cb, c);
+    event_assign(&c->heartbeat_timer, base, -1, EV_PERSIST, consumer_heartbeat_timer_cb, c);
+    tv.tv_sec = (cfg->job_visibility_timeout_ms / 2) / 1000;
+    tv.tv_usec = ((cfg->job_visibility_timeout_ms / 2) % 1000) * 1000;
+    event_add(&c->reclaim_timer, &tv);
+    tv.tv_sec = (cfg->job_visibility_timeout_ms / 3) / 1000;
+    tv.tv_usec = ((cfg->job_visibility_timeout_ms / 3) % 1000) * 1000;
+    event_add(&c->heartbeat_timer, &tv);
+
+    redis_client_start(c->block);
+    redis_client_start(c->cmd);
+    return c;
+}
+
+bool consumer_is_healthy(const struct consumer *c)
+{
+    return c->group_ready && redis_client_is_ready(c->block) && redis_client_is_ready(c->cmd);
+}
+
+void consumer_stop_reading(struct consumer *c)
+{
+    c->stopped = true;
+    event_del(&c->reclaim_timer);
+}
+
+int consumer_inflight(const struct consumer *c)
+{
+    return c->inflight;
+}
+
+void consumer_free(struct consumer *c)
+{
+    if (c == NULL) return;
+    event_del(&c->retry_timer);
+    event_del(&c->reclaim_timer);
+    event_del(&c->heartbeat_timer);
+    redis_client_free(c->block);
+    redis_client_free(c->cmd);
+    free(c);
+}
