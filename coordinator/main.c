@@ -266,11 +266,12 @@ done:
     if (c.sigterm) event_free(c.sigterm);
     if (c.sigint) event_free(c.sigint);
     if (c.drain_timer) event_free(c.drain_timer);
-    reducer_free(c.reducer);
-    replies_free(c.replies);
-    redis_client_free(c.co.cmd);
+    /* clients first: their pending callbacks still reach a live reducer and listener */
     redis_client_free(c.co.rblock);
     redis_client_free(c.co.pblock);
+    redis_client_free(c.co.cmd);
+    reducer_free(c.reducer);
+    replies_free(c.replies);
     pending_table_free(c.co.pending);
     event_base_free(c.co.base);
     return rc;

@@ -435,10 +435,12 @@ int consumer_inflight(const struct consumer *c)
 void consumer_free(struct consumer *c)
 {
     if (c == NULL) return;
+    c->stopped = true;
+    /* clients first: their pending callbacks may still arm our timers */
+    redis_client_free(c->block);
+    redis_client_free(c->cmd);
     event_del(&c->retry_timer);
     event_del(&c->reclaim_timer);
     event_del(&c->heartbeat_timer);
-    redis_client_free(c->block);
-    redis_client_free(c->cmd);
     free(c);
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mpic needs to build, run and test (idempotent; run as root).
+# Used by the README's two commands; CI machines start bare.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  build-essential cmake pkg-config clang
+  libevent-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
+  libjansson-dev libidn2-dev libcmocka-dev
+  redis-server redis-tools pebble knot knot-dnsutils curl ca-certificates
+  python3 python3-pytest python3-redis python3-msgpack python3-dnslib
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs the packages, builds with
+# warnings as errors, runs every unit and integration test through CTest, then builds with
+# ASan+UBSan and runs the suite again. Exits non-zero on any failure.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash deploy/install-deps.sh
+jobs="$(nproc)"
+
+echo "== build (-Werror) =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIC_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== test =="
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+
+echo "== build (ASan+UBSan) =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMPIC_WERROR=ON -DMPIC_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== test (ASan+UBSan) =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
