@@ -1,0 +1,198 @@
+/*
+ * Cohort selection: perspectives are ranked by HMAC-SHA256(secret, target "\n" attempt "\n"
+ * code), then a bounded depth-first search takes the lexicographically first combination (in
+ * that ranking) whose members are pairwise >= 500 km apart and span >= 2 RIRs.
+ */
+#include "cohort.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define COHORT_MAX_STEPS 200000L /* backtracking nodes visited before giving up */
+#define COHORT_MAX_CONFIGURED 4096
+#define COHORT_MSG_MAX 1400      /* target "\n" attempt "\n" code */
+
+struct ranked {
+    int idx;                  /* index into the configured array */
+    unsigned char mac[32];    /* HMAC-SHA256 rank key */
+};
+
+/* State of one backtracking search. */
+struct search {
+    const struct perspective *all;
+    const struct ranked *order; /* perspectives in rank order */
+    int nall;
+    int n;                      /* wanted cohort size */
+    const unsigned char *far;   /* far[i * nall + j]: rank positions i, j are >= 500 km apart */
+    int chosen[COHORT_MAX];     /* rank positions chosen so far */
+    long steps;
+    bool limit_hit;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Called by qsort: orders by HMAC bytes, then by configured index for a stable tie-break. */
+static int ranked_cmp(const void *a, const void *b)
+{
+    const struct ranked *x = a;
+    const struct ranked *y = b;
+    int c = memcmp(x->mac, y->mac, sizeof(x->mac));
+
+    if (c != 0) return c;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int rank_key(const unsigned char *secret, size_t secretlen, const char *target, int attempt,
+                    const char *code, unsigned char mac[32])
+{
+    static const unsigned char empty_key[1] = {0};
+    char msg[COHORT_MSG_MAX];
+    unsigned int maclen = 0;
+    int len;
+
+    len = snprintf(msg, sizeof(msg), "%s\n%d\n%s", target, attempt, code);
+    if (len < 0 || (size_t)len >= sizeof(msg)) return -1;
+    if (secret == NULL || secretlen == 0) {
+        secret = empty_key;
+        secretlen = 0;
+    }
+    if (HMAC(EVP_sha256(), secret, (int)secretlen, (const unsigned char *)msg, (size_t)len, mac,
+             &maclen) == NULL || maclen != 32) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Depth-first search in rank order; returns true when s->chosen holds a valid cohort. */
+static bool search_from(struct search *s, int depth, int start)
+{
+    if (depth == s->n) {
+        enum rir first = s->all[s->order[s->chosen[0]].idx].rir;
+        for (int i = 1; i < s->n; i++) {
+            if (s->all[s->order[s->chosen[i]].idx].rir != first) return true;
+        }
+        return false;
+    }
+    for (int pos = start; pos <= s->nall - (s->n - depth); pos++) {
+        bool ok = true;
+
+        if (++s->steps > COHORT_MAX_STEPS) {
+            s->limit_hit = true;
+            return false;
+        }
+        for (int i = 0; i < depth && ok; i++) {
+            if (!s->far[(size_t)s->chosen[i] * (size_t)s->nall + (size_t)pos]) ok = false;
+        }
+        if (!ok) continue;
+        s->chosen[depth] = pos;
+        if (search_from(s, depth + 1, pos + 1)) return true;
+        if (s->limit_hit) return false;
+    }
+    return false;
+}
+
+int cohort_select(const struct perspective *all, int nall, int n, const unsigned char *secret,
+                  size_t secretlen, const char *target, int attempt, struct cohort *out,
+                  char *err, size_t errlen)
+{
+    struct ranked *order = NULL;
+    unsigned char *far = NULL;
+    struct search s;
+    unsigned rirs = 0;
+    int nrirs = 0;
+    int rc = -1;
+
+    if (out != NULL) memset(out, 0, sizeof(*out));
+    if (all == NULL || out == NULL || target == NULL || nall < 0) {
+        set_err(err, errlen, "cohort selection called with invalid arguments");
+        goto done;
+    }
+    if (n < 2 || n > COHORT_MAX) {
+        set_err(err, errlen, "cannot construct a cohort of %d perspectives: the size must be "
+                "between 2 and %d", n, COHORT_MAX);
+        goto done;
+    }
+    if (nall < n) {
+        set_err(err, errlen, "cannot construct a cohort of %d perspectives: only %d configured",
+                n, nall);
+        goto done;
+    }
+    if (nall > COHORT_MAX_CONFIGURED) {
+        set_err(err, errlen, "cannot construct a cohort of %d perspectives: more than %d "
+                "configured", n, COHORT_MAX_CONFIGURED);
+        goto done;
+    }
+    for (int i = 0; i < nall; i++) {
+        if ((int)all[i].rir >= 0 && all[i].rir < RIR_COUNT) rirs |= 1u << (unsigned)all[i].rir;
+    }
+    for (int i = 0; i < RIR_COUNT; i++) {
+        if (rirs & (1u << i)) nrirs++;
+    }
+    if (nrirs < 2) {
+        set_err(err, errlen, "cannot construct a cohort of %d perspectives: perspectives span "
+                "only one RIR", n);
+        goto done;
+    }
+
+    order = util_xcalloc((size_t)nall, sizeof(*order));
+    for (int i = 0; i < nall; i++) {
+        order[i].idx = i;
+        if (rank_key(secret, secretlen, target, attempt, all[i].code, order[i].mac) != 0) {
+            set_err(err, errlen, "cannot construct a cohort of %d perspectives: HMAC failed", n);
+            goto done;
+        }
+    }
+    qsort(order, (size_t)nall, sizeof(*order), ranked_cmp);
+
+    far = util_xcalloc((size_t)nall * (size_t)nall, 1);
+    for (int i = 0; i < nall; i++) {
+        for (int j = i + 1; j < nall; j++) {
+            double d = perspective_distance_km(&all[order[i].idx], &all[order[j].idx]);
+            unsigned char v = d >= COHORT_MIN_DISTANCE_KM ? 1 : 0;
+            far[(size_t)i * (size_t)nall + (size_t)j] = v;
+            far[(size_t)j * (size_t)nall + (size_t)i] = v;
+        }
+    }
+
+    memset(&s, 0, sizeof(s));
+    s.all = all;
+    s.order = order;
+    s.nall = nall;
+    s.n = n;
+    s.far = far;
+    if (!search_from(&s, 0, 0)) {
+        if (s.limit_hit) {
+            set_err(err, errlen, "cannot construct a cohort of %d perspectives: search limit "
+                    "reached", n);
+        } else {
+            set_err(err, errlen, "cannot construct a cohort of %d perspectives: no %d "
+                    "perspectives are pairwise at least 500 km apart with 2 RIRs", n, n);
+        }
+        goto done;
+    }
+    out->n = n;
+    for (int i = 0; i < n; i++) out->idx[i] = order[s.chosen[i]].idx;
+    rc = 0;
+done:
+    free(order);
+    free(far);
+    return rc;
+}
