@@ -1,0 +1,442 @@
+/*
+ * CAA check: all levels of the tree climb (target ... TLD) are queried in parallel; the
+ * decision walks them from the target upwards and settles as soon as every level up to the
+ * first non-empty RRset has answered (an error at a lower level fails the check, errors above
+ * the relevant set are ignored). Late answers after the decision only release the context.
+ */
+#include "caa_check.h"
+
+#include <arpa/inet.h>
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caa_policy.h"
+#include "clock.h"
+#include "dns_lookup.h"
+#include "dns_msg.h"
+#include "log.h"
+#include "util.h"
+
+#define CAA_CHECK_MAX_LEVELS 128 /* a 253-byte name has at most 127 labels */
+#define CAA_CHECK_RECORD_TEXT_MAX 2048 /* cap of one records_seen entry before escaping */
+
+#define CAA_ERR_LOOKUP "mpic_error:caa_checker:lookup"
+#define CAA_ERR_MALFORMED "mpic_error:caa_checker:malformed"
+#define CAA_ERR_NOT_PERMITTED "mpic_error:caa_checker:not_permitted"
+#define CAA_ERR_PARAMETER "mpic_error:caa_checker:parameter"
+
+/** State of one tree-climb level. */
+enum caa_level_state {
+    CAA_LEVEL_PENDING = 0, /* the lookup has not answered yet */
+    CAA_LEVEL_DONE,        /* status, error and records are filled */
+};
+
+struct caa_raw_record {
+    unsigned char *rdata;
+    size_t rdlen;
+};
+
+struct caa_level {
+    struct caa_check_ctx *ctx;
+    enum caa_level_state state;
+    char name[DNS_NAME_MAX];
+    enum dns_lookup_status status;
+    char error[256];
+    struct caa_raw_record *records;
+    int nrecords;
+};
+
+struct caa_check_ctx {
+    struct event_base *base;
+    char perspective[64];
+    char target[DNS_NAME_MAX];
+    bool wildcard;
+    enum caa_policy_cert_type cert_type;
+    char **issuers;
+    size_t nissuers;
+    char *account_uri;
+    char *validation_method;
+    struct caa_level *levels;
+    int nlevels;
+    int outstanding; /* lookups not yet answered (the context lives until this is 0) */
+    bool finished;   /* cb has been called */
+    struct event deadline;
+    bool deadline_armed;
+    check_done_cb cb;
+    void *arg;
+};
+
+static void caa_ctx_free(struct caa_check_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nlevels; i++) {
+        for (int j = 0; j < ctx->levels[i].nrecords; j++) free(ctx->levels[i].records[j].rdata);
+        free(ctx->levels[i].records);
+    }
+    free(ctx->levels);
+    for (size_t i = 0; i < ctx->nissuers; i++) free(ctx->issuers[i]);
+    free(ctx->issuers);
+    free(ctx->account_uri);
+    free(ctx->validation_method);
+    free(ctx);
+}
+
+/*
+ * Presentation text of one CAA record: flags tag "value", with '"' and '\' escaped and bytes
+ * outside 0x20-0x7e as \DDD (RFC 1035 §5.1). Always ASCII, so always a valid JSON string.
+ */
+static json_t *caa_record_text(const unsigned char *rdata, size_t rdlen)
+{
+    struct dns_msg_caa caa;
+    char *buf, *p;
+    size_t cap, n;
+    json_t *out;
+
+    if (dns_msg_caa_parse(rdata, rdlen, &caa) != 0) {
+        /* RFC 3597 generic form for RDATA that is not CAA-shaped. */
+        n = rdlen > CAA_CHECK_RECORD_TEXT_MAX ? CAA_CHECK_RECORD_TEXT_MAX : rdlen;
+        buf = util_xmalloc(16 + 2 * n + 1);
+        int k = snprintf(buf, 16, "\\# %zu ", rdlen);
+        util_hex_encode(rdata, n, buf + k);
+        out = json_string(buf);
+        free(buf);
+        return out;
+    }
+    n = caa.valuelen > CAA_CHECK_RECORD_TEXT_MAX ? CAA_CHECK_RECORD_TEXT_MAX : caa.valuelen;
+    cap = 8 + 4 * caa.taglen + 4 * n + 8;
+    buf = util_xmalloc(cap);
+    p = buf + snprintf(buf, cap, "%u ", (unsigned)caa.flags);
+    for (size_t i = 0; i < caa.taglen + 1 + n; i++) {
+        /* tag bytes, then the opening quote, then the value bytes */
+        unsigned char c;
+        if (i < caa.taglen) {
+            c = caa.tag[i];
+        } else if (i == caa.taglen) {
+            *p++ = ' ';
+            *p++ = '"';
+            continue;
+        } else {
+            c = caa.value[i - caa.taglen - 1];
+        }
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c < 0x20 || c > 0x7e || (c == ' ' && i < caa.taglen)) {
+            p += snprintf(p, 5, "\\%03u", (unsigned)c);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    *p++ = '"';
+    *p = '\0';
+    out = json_string(buf);
+    free(buf);
+    return out;
+}
+
+static json_t *caa_details(json_t *present, const char *found_at, json_t *records)
+{
+    json_t *d = json_object();
+
+    json_object_set_new(d, "caa_record_present", present);
+    json_object_set_new(d, "found_at", found_at ? json_string(found_at) : json_null());
+    json_object_set_new(d, "records_seen", records ? records : json_null());
+    return d;
+}
+
+/* Delivers the result once; frees the context when no lookup is outstanding. */
+static void caa_deliver(struct caa_check_ctx *ctx, struct check_result *res)
+{
+    ctx->finished = true;
+    if (ctx->deadline_armed) {
+        event_del(&ctx->deadline);
+        ctx->deadline_armed = false;
+    }
+    res->timestamp_ns = clock_real_ns();
+    ctx->cb(ctx->arg, res);
+    if (ctx->outstanding == 0) caa_ctx_free(ctx);
+}
+
+static void caa_finish_lookup_error(struct caa_check_ctx *ctx, const char *name,
+                                    const char *reason)
+{
+    struct check_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.completed = false;
+    res.passed = false;
+    res.details = caa_details(json_null(), NULL, NULL);
+    check_result_add_error(&res, CAA_ERR_LOOKUP,
+                           "CAA lookup for %s failed at %s from perspective %s: %s", ctx->target,
+                           name, ctx->perspective, reason);
+    caa_deliver(ctx, &res);
+}
+
+static void caa_finish_no_records(struct caa_check_ctx *ctx)
+{
+    struct check_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.completed = true;
+    res.passed = true;
+    res.details = caa_details(json_false(), NULL, NULL);
+    caa_deliver(ctx, &res);
+}
+
+static void caa_finish_set(struct caa_check_ctx *ctx, const struct caa_level *lv)
+{
+    struct check_result res;
+    struct caa_policy_record *recs;
+    struct caa_policy_request preq;
+    struct caa_policy_decision dec;
+    json_t *seen = json_array();
+    int nbad = 0;
+
+    memset(&res, 0, sizeof(res));
+    recs = util_xcalloc((size_t)lv->nrecords, sizeof(*recs));
+    for (int i = 0; i < lv->nrecords; i++) {
+        struct dns_msg_caa caa;
+        json_array_append_new(seen, caa_record_text(lv->records[i].rdata, lv->records[i].rdlen));
+        if (dns_msg_caa_parse(lv->records[i].rdata, lv->records[i].rdlen, &caa) != 0) {
+            nbad++;
+            continue;
+        }
+        recs[i].flags = caa.flags;
+        recs[i].tag = (const char *)caa.tag;
+        recs[i].taglen = caa.taglen;
+        recs[i].value = (const char *)caa.value;
+        recs[i].valuelen = caa.valuelen;
+    }
+    res.details = caa_details(json_true(), lv->name, seen);
+    res.completed = true;
+    if (nbad > 0) {
+        res.passed = false;
+        check_result_add_error(&res, CAA_ERR_MALFORMED,
+                               "%d malformed CAA record(s) at %s (perspective %s); issuance is "
+                               "not permitted",
+                               nbad, lv->name, ctx->perspective);
+        goto done;
+    }
+    memset(&preq, 0, sizeof(preq));
+    preq.cert_type = ctx->cert_type;
+    preq.wildcard = ctx->wildcard;
+    preq.issuers = (const char *const *)ctx->issuers;
+    preq.nissuers = ctx->nissuers;
+    preq.account_uri = ctx->account_uri;
+    preq.validation_method = ctx->validation_method;
+    caa_policy_decide(recs, (size_t)lv->nrecords, &preq, &dec);
+    res.passed = dec.permitted;
+    log_debug("caa %s%s: set at %s: %s", ctx->wildcard ? "*." : "", ctx->target, lv->name,
+              caa_policy_reason_name(dec.reason));
+    if (dec.permitted) goto done;
+    if (dec.reason == CAA_POLICY_CRITICAL_UNKNOWN) {
+        check_result_add_error(&res, CAA_ERR_NOT_PERMITTED,
+                               "The CAA record set at %s has a property with an unknown tag "
+                               "marked critical; issuance is not permitted (perspective %s)",
+                               lv->name, ctx->perspective);
+    } else {
+        check_result_add_error(&res, CAA_ERR_NOT_PERMITTED,
+                               "No %s property at %s names an accepted issuer with satisfiable "
+                               "parameters (%zu %s record(s), %zu malformed, %zu with "
+                               "unsatisfiable parameters; perspective %s)",
+                               dec.relevant_tag, lv->name, dec.nrelevant, dec.relevant_tag,
+                               dec.nmalformed, dec.nmismatch, ctx->perspective);
+    }
+
+done:
+    free(recs);
+    caa_deliver(ctx, &res);
+}
+
+/* Decides when every level up to the first non-empty set has answered. */
+static void caa_evaluate(struct caa_check_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nlevels; i++) {
+        const struct caa_level *lv = &ctx->levels[i];
+        if (lv->state == CAA_LEVEL_PENDING) return;
+        if (lv->status == DNS_LOOKUP_ERROR) {
+            caa_finish_lookup_error(ctx, lv->name, lv->error);
+            return;
+        }
+        if (lv->status == DNS_LOOKUP_OK && lv->nrecords > 0) {
+            caa_finish_set(ctx, lv);
+            return;
+        }
+    }
+    caa_finish_no_records(ctx);
+}
+
+/* Called by dns_lookup once per level (from the event loop). */
+static void caa_level_cb(void *arg, const struct dns_lookup_result *r)
+{
+    struct caa_level *lv = arg;
+    struct caa_check_ctx *ctx = lv->ctx;
+
+    ctx->outstanding--;
+    lv->state = CAA_LEVEL_DONE;
+    lv->status = r->status;
+    util_strlcpy(lv->error, r->error[0] ? r->error : "lookup failed", sizeof(lv->error));
+    if (r->status == DNS_LOOKUP_OK && r->nrecords > 0 && !ctx->finished) {
+        lv->records = util_xcalloc((size_t)r->nrecords, sizeof(*lv->records));
+        for (int i = 0; i < r->nrecords; i++) {
+            lv->records[i].rdlen = r->records[i].rdlen;
+            lv->records[i].rdata = util_xmalloc(r->records[i].rdlen + 1u);
+            memcpy(lv->records[i].rdata, r->records[i].rdata, r->records[i].rdlen);
+        }
+        lv->nrecords = r->nrecords;
+    }
+    if (!ctx->finished) {
+        caa_evaluate(ctx);
+        return; /* caa_deliver freed ctx if this was the last lookup */
+    }
+    if (ctx->outstanding == 0) caa_ctx_free(ctx);
+}
+
+/* Called by libevent when the job deadline passes before a decision. */
+static void caa_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct caa_check_ctx *ctx = arg;
+
+    ctx->deadline_armed = false;
+    if (ctx->finished) return;
+    for (int i = 0; i < ctx->nlevels; i++) {
+        if (ctx->levels[i].state == CAA_LEVEL_PENDING) {
+            caa_finish_lookup_error(ctx, ctx->levels[i].name, "no answer before the deadline");
+            return;
+        }
+    }
+    caa_finish_lookup_error(ctx, ctx->target, "no answer before the deadline");
+}
+
+/* Immediate results (IP target, bad parameters) go through check_finish_later. */
+static void caa_finish_now(const struct check_env *env, check_done_cb cb, void *arg,
+                           struct check_result *res)
+{
+    res->timestamp_ns = clock_real_ns();
+    check_finish_later(env->base, cb, arg, res);
+}
+
+static bool caa_is_ip(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Reads the job parameters into ctx; returns 0 or -1 with a message. */
+static int caa_read_params(struct caa_check_ctx *ctx, const json_t *params, char *err,
+                           size_t errlen)
+{
+    const json_t *v;
+
+    v = json_object_get(params, "certificate_type");
+    if (v == NULL || json_is_null(v) ||
+        (json_is_string(v) && strcmp(json_string_value(v), "tls-server") == 0)) {
+        ctx->cert_type = CAA_POLICY_TLS_SERVER;
+    } else if (json_is_string(v) && strcmp(json_string_value(v), "s-mime") == 0) {
+        ctx->cert_type = CAA_POLICY_SMIME;
+    } else {
+        snprintf(err, errlen, "unsupported certificate_type");
+        return -1;
+    }
+    v = json_object_get(params, "caa_domains");
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_array(v)) {
+            snprintf(err, errlen, "caa_domains must be a list");
+            return -1;
+        }
+        ctx->issuers = util_xcalloc(json_array_size(v) + 1, sizeof(char *));
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const char *s = json_string_value(json_array_get(v, i));
+            if (s == NULL) {
+                snprintf(err, errlen, "caa_domains entries must be strings");
+                return -1;
+            }
+            ctx->issuers[ctx->nissuers++] = util_xstrdup(s);
+        }
+    }
+    v = json_object_get(params, "account_uri");
+    if (json_is_string(v)) ctx->account_uri = util_xstrdup(json_string_value(v));
+    v = json_object_get(params, "validation_method");
+    if (json_is_string(v)) ctx->validation_method = util_xstrdup(json_string_value(v));
+    return 0;
+}
+
+void caa_check_start(const struct check_env *env, const struct check_request *req,
+                     check_done_cb cb, void *arg)
+{
+    struct caa_check_ctx *ctx = NULL;
+    struct check_result res;
+    char err[128];
+    int nlabels = 0;
+    const char *p;
+
+    memset(&res, 0, sizeof(res));
+    if (req->target != NULL && caa_is_ip(req->target)) {
+        /* RFC 8659 applies to domain names; an IP address has no CAA to consult. */
+        res.completed = true;
+        res.passed = true;
+        res.details = caa_details(json_false(), NULL, NULL);
+        caa_finish_now(env, cb, arg, &res);
+        return;
+    }
+    ctx = util_xcalloc(1, sizeof(*ctx));
+    ctx->base = env->base;
+    ctx->cb = cb;
+    ctx->arg = arg;
+    ctx->wildcard = req->wildcard;
+    util_strlcpy(ctx->perspective, env->perspective ? env->perspective : "?",
+                 sizeof(ctx->perspective));
+    if (req->target == NULL || req->target[0] == '\0' || req->target[0] == '.' ||
+        !util_strlcpy(ctx->target, req->target, sizeof(ctx->target))) {
+        snprintf(err, sizeof(err), "invalid target name");
+        goto fail;
+    }
+    size_t tl = strlen(ctx->target);
+    if (ctx->target[tl - 1] == '.') ctx->target[tl - 1] = '\0';
+    if (caa_read_params(ctx, req->params, err, sizeof(err)) != 0) goto fail;
+
+    for (p = ctx->target; p != NULL; p = strchr(p, '.')) {
+        if (*p == '.') p++;
+        if (*p == '\0') break;
+        nlabels++;
+    }
+    if (nlabels == 0 || nlabels > CAA_CHECK_MAX_LEVELS) {
+        snprintf(err, sizeof(err), "invalid target name");
+        goto fail;
+    }
+    ctx->levels = util_xcalloc((size_t)nlabels, sizeof(*ctx->levels));
+    p = ctx->target;
+    for (int i = 0; i < nlabels; i++) {
+        ctx->levels[i].ctx = ctx;
+        ctx->levels[i].state = CAA_LEVEL_PENDING;
+        util_strlcpy(ctx->levels[i].name, p, sizeof(ctx->levels[i].name));
+        const char *dot = strchr(p, '.');
+        p = dot != NULL ? dot + 1 : p;
+    }
+    ctx->nlevels = nlabels;
+    if (req->deadline_ms > 0) {
+        int64_t left = req->deadline_ms - clock_now_ms();
+        struct timeval tv;
+        if (left < 0) left = 0;
+        tv.tv_sec = (time_t)(left / 1000);
+        tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+        evtimer_assign(&ctx->deadline, env->base, caa_deadline_cb, ctx);
+        if (evtimer_add(&ctx->deadline, &tv) == 0) ctx->deadline_armed = true;
+    }
+    ctx->outstanding = nlabels;
+    for (int i = 0; i < nlabels; i++) {
+        dns_lookup(env->base, env->resolver, ctx->levels[i].name, DNS_MSG_TYPE_CAA, caa_level_cb,
+                   &ctx->levels[i]);
+    }
+    return;
+
+fail:
+    res.completed = false;
+    res.passed = false;
+    res.details = caa_details(json_null(), NULL, NULL);
+    check_result_add_error(&res, CAA_ERR_PARAMETER, "CAA check at perspective %s: %s",
+                           env->perspective ? env->perspective : "?", err);
+    caa_ctx_free(ctx);
+    caa_finish_now(env, cb, arg, &res);
+}
