@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "due.h"
+#include "group_gc.h"
 #include "log.h"
 #include "msg.h"
 #include "scripts.h"
@@ -26,6 +28,7 @@ struct reducer {
     bool reading;
     bool reclaiming;
     int inflight;
+    int64_t next_gc_ms; /* monotonic time of the next stale-consumer cleanup */
     struct event retry_timer;
     struct event reclaim_timer;
 };
@@ -230,6 +233,10 @@ static void reducer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (r->reclaiming || !co->groups_ready || !redis_client_is_ready(co->cmd) ||
         r->inflight >= REDUCER_MAX_INFLIGHT)
         return;
+    if (clock_mono_ms() >= r->next_gc_ms) {
+        r->next_gc_ms = clock_mono_ms() + GROUP_GC_INTERVAL_MS;
+        group_gc_run(co->cmd, co->results_key, KEYS_GROUP_REDUCERS, co->id, GROUP_GC_MIN_IDLE_MS);
+    }
     snprintf(idle, sizeof(idle), "%d", co->cfg->result_visibility_timeout_ms);
     r->reclaiming = true;
     redis_client_command(co->cmd, reducer_reclaim_cb, r, 0, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 64",

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "group_gc.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
@@ -54,6 +55,7 @@ struct consumer {
     bool stopped;    /* consumer_stop_reading() called */
     bool reclaiming; /* an XAUTOCLAIM is outstanding */
     bool group_pending; /* an XGROUP CREATE is outstanding */
+    int64_t next_gc_ms;  /* monotonic time of the next stale-consumer cleanup */
     int inflight;
     struct consumer_job *jobs;
     struct event retry_timer;
@@ -326,6 +328,11 @@ static void consumer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (c->stopped || c->reclaiming || !c->group_ready || free_slots <= 0 ||
         !redis_client_is_ready(c->cmd))
         return;
+    if (clock_mono_ms() >= c->next_gc_ms) {
+        c->next_gc_ms = clock_mono_ms() + GROUP_GC_INTERVAL_MS;
+        group_gc_run(c->cmd, c->stream, KEYS_GROUP_WORKERS, c->consumer_name,
+                     GROUP_GC_MIN_IDLE_MS);
+    }
     snprintf(idle, sizeof(idle), "%d", c->cfg->job_visibility_timeout_ms);
     snprintf(count, sizeof(count), "%d", free_slots < 16 ? free_slots : 16);
     c->reclaiming = true;
