@@ -1,0 +1,349 @@
+/*
+ * Unit tests for worker/http_client.c through real libcurl against an evhttp server inside
+ * the test process: CONNECT_TO pinning (Host stays the name, no DNS), no redirect following,
+ * the raw Location, the body cap, the special-purpose veto (no packet sent), transport
+ * errors, deferred setup failures and teardown with fetches in flight.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_client.h"
+
+struct fixture {
+    struct event_base *base;
+    struct evhttp *srv;
+    int port;
+    struct http_client *http;
+    int hits;
+    char host_hdr[128];
+    char accept_hdr[64];
+    char cookie_hdr[64];
+    /* copy of the last result */
+    int calls;
+    CURLcode code;
+    char error[CURL_ERROR_SIZE + 128];
+    long status;
+    char location[512];
+    bool has_location;
+    char body[16384];
+    size_t body_len;
+    bool too_large;
+    bool connected;
+    bool vetoed;
+    char ip[HTTP_CLIENT_IP_MAX];
+};
+
+/* called by evhttp for each request */
+static void server_cb(struct evhttp_request *req, void *arg)
+{
+    struct fixture *f = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evbuffer *b = evbuffer_new();
+    const char *v;
+
+    f->hits++;
+    v = evhttp_find_header(in, "Host");
+    snprintf(f->host_hdr, sizeof(f->host_hdr), "%s", v ? v : "");
+    v = evhttp_find_header(in, "Accept");
+    snprintf(f->accept_hdr, sizeof(f->accept_hdr), "%s", v ? v : "");
+    v = evhttp_find_header(in, "Cookie");
+    snprintf(f->cookie_hdr, sizeof(f->cookie_hdr), "%s", v ? v : "");
+    if (strcmp(path, "/redirect") == 0) {
+        evhttp_add_header(out, "Location", "  /next?a=b  ");
+        evhttp_add_header(out, "Set-Cookie", "s=1");
+        evbuffer_add_printf(b, "moved");
+        evhttp_send_reply(req, 302, "Found", b);
+    } else if (strcmp(path, "/big") == 0) {
+        char big[10000];
+        memset(big, 'z', sizeof(big));
+        evbuffer_add(b, big, sizeof(big));
+        evhttp_send_reply(req, 200, "OK", b);
+    } else if (strcmp(path, "/hang") == 0) {
+        evbuffer_free(b);
+        return;
+    } else {
+        evbuffer_add_printf(b, "hello");
+        evhttp_send_reply(req, 200, "OK", b);
+    }
+    evbuffer_free(b);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+
+    f->base = event_base_new();
+    f->srv = evhttp_new(f->base);
+    evhttp_set_gencb(f->srv, server_cb, f);
+    bs = evhttp_bind_socket_with_handle(f->srv, "127.0.0.1", 0);
+    assert_non_null(bs);
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &slen);
+    f->port = ntohs(sin.sin_port);
+    f->http = http_client_new(f->base);
+    assert_non_null(f->http);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    http_client_free(f->http);
+    evhttp_free(f->srv);
+    event_base_free(f->base);
+    free(f);
+    return 0;
+}
+
+/* called by the client when a fetch ends */
+static void fetch_done(void *arg, const struct http_fetch_result *r)
+{
+    struct fixture *f = arg;
+
+    f->calls++;
+    f->code = r->code;
+    snprintf(f->error, sizeof(f->error), "%s", r->error);
+    f->status = r->status;
+    f->has_location = r->location != NULL;
+    snprintf(f->location, sizeof(f->location), "%s", r->location ? r->location : "");
+    assert_non_null(r->body);
+    assert_true(r->body_len <= sizeof(f->body));
+    memcpy(f->body, r->body, r->body_len);
+    f->body_len = r->body_len;
+    f->too_large = r->body_too_large;
+    f->connected = r->connected;
+    f->vetoed = r->vetoed;
+    snprintf(f->ip, sizeof(f->ip), "%s", r->primary_ip);
+    assert_true(r->elapsed_ms >= 0);
+}
+
+static void fetch(struct fixture *f, const char *path, bool pin, bool allow_private,
+                  size_t max_body)
+{
+    char url[256], connect_to[64];
+    const char *const headers[] = {"X-Extra: 1", NULL};
+    struct http_fetch_opts o;
+
+    snprintf(url, sizeof(url), "http://name.invalid%s", path);
+    snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", f->port);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.connect_to = pin ? connect_to : NULL;
+    o.connect_timeout_ms = 2000;
+    o.timeout_ms = 3000;
+    o.max_body = max_body;
+    o.headers = headers;
+    o.user_agent = "ua/1";
+    o.allow_private = allow_private;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    assert_int_equal(f->calls, 0); /* never synchronous */
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(http_client_pending(f->http), 0);
+}
+
+static void test_pinned_fetch(void **state)
+{
+    struct fixture *f = *state;
+
+    fetch(f, "/hello", true, true, 1024);
+    assert_int_equal(f->code, CURLE_OK);
+    assert_int_equal(f->status, 200);
+    assert_int_equal(f->body_len, 5);
+    assert_memory_equal(f->body, "hello", 5);
+    assert_false(f->too_large);
+    assert_true(f->connected);
+    assert_false(f->has_location);
+    assert_string_equal(f->ip, "127.0.0.1");
+    assert_string_equal(f->host_hdr, "name.invalid"); /* the name, not the pinned IP:port */
+    assert_string_equal(f->accept_hdr, "*/*");
+    assert_string_equal(f->error, "");
+}
+
+static void test_no_redirect_following(void **state)
+{
+    struct fixture *f = *state;
+    int before;
+
+    fetch(f, "/redirect", true, true, 1024);
+    before = f->hits;
+    assert_int_equal(f->code, CURLE_OK);
+    assert_int_equal(f->status, 302);
+    assert_true(f->has_location);
+    assert_string_equal(f->location, "/next?a=b"); /* value as sent, minus header padding */
+    assert_memory_equal(f->body, "moved", 5);
+    /* a second fetch sends no cookie from the first response */
+    fetch(f, "/hello", true, true, 1024);
+    assert_int_equal(f->hits, before + 1);
+    assert_string_equal(f->cookie_hdr, "");
+}
+
+static void test_body_cap(void **state)
+{
+    struct fixture *f = *state;
+
+    fetch(f, "/big", true, true, 100);
+    assert_int_equal(f->status, 200);
+    assert_true(f->too_large);
+    assert_int_equal(f->code, CURLE_WRITE_ERROR);
+    assert_int_equal(f->body_len, 100);
+    assert_non_null(strstr(f->error, "100 bytes"));
+    fetch(f, "/big", true, true, 10000); /* exactly the size: not too large */
+    assert_false(f->too_large);
+    assert_int_equal(f->code, CURLE_OK);
+    assert_int_equal(f->body_len, 10000);
+}
+
+static void test_veto_special(void **state)
+{
+    struct fixture *f = *state;
+    int before = f->hits;
+
+    fetch(f, "/hello", true, false, 1024);
+    assert_true(f->vetoed);
+    assert_false(f->connected);
+    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
+    assert_int_equal(f->status, 0);
+    assert_string_equal(f->ip, "127.0.0.1");
+    assert_non_null(strstr(f->error, "special-purpose"));
+    assert_int_equal(f->hits, before); /* no request reached the server */
+}
+
+static void test_transport_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct http_fetch_opts o;
+    char connect_to[64];
+    int fd;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+
+    /* connection refused on a closed port */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+    getsockname(fd, (struct sockaddr *)&sin, &slen);
+    close(fd);
+    snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", ntohs(sin.sin_port));
+    memset(&o, 0, sizeof(o));
+    o.url = "http://name.invalid/x";
+    o.connect_to = connect_to;
+    o.timeout_ms = 2000;
+    o.max_body = 10;
+    o.allow_private = true;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
+    assert_false(f->connected);
+    assert_false(f->vetoed);
+
+    /* TLS to a plain HTTP server fails the handshake */
+    snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", f->port);
+    o.url = "https://name.invalid/x";
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_not_equal(f->code, CURLE_OK);
+    assert_int_equal(f->status, 0);
+
+    /* total timeout */
+    o.url = "http://name.invalid/hang";
+    o.timeout_ms = 200;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->code, CURLE_OPERATION_TIMEDOUT);
+    assert_true(f->connected);
+}
+
+static void test_setup_failures_deferred(void **state)
+{
+    struct fixture *f = *state;
+    struct http_fetch_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.url = "ftp://name.invalid/x";
+    o.connect_to = "::127.0.0.1:21";
+    o.timeout_ms = 1000;
+    o.allow_private = true;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    assert_int_equal(f->calls, 0);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->code, CURLE_UNSUPPORTED_PROTOCOL);
+
+    o.url = NULL;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    assert_int_equal(f->calls, 0);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->code, CURLE_URL_MALFORMAT);
+}
+
+static void test_free_with_pending(void **state)
+{
+    struct fixture *f = *state;
+    struct http_fetch_opts o;
+    char connect_to[64];
+
+    snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", f->port);
+    memset(&o, 0, sizeof(o));
+    o.url = "http://name.invalid/hang";
+    o.connect_to = connect_to;
+    o.timeout_ms = 5000;
+    o.max_body = 10;
+    o.allow_private = true;
+    f->calls = 0;
+    http_client_fetch(f->http, &o, fetch_done, f);
+    http_client_fetch(f->http, &o, fetch_done, f);
+    for (int i = 0; i < 50 && f->hits < 2; i++) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->hits, 2); /* both requests are at the server, which never answers */
+    o.url = NULL; /* one still waiting for its deferred failure */
+    http_client_fetch(f->http, &o, fetch_done, f);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(http_client_pending(f->http), 3);
+    http_client_free(f->http);
+    f->http = NULL;
+    assert_int_equal(f->calls, 3);
+    /* the loop must not hold stale events of the freed client */
+    event_base_loop(f->base, EVLOOP_NONBLOCK);
+    assert_int_equal(f->calls, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pinned_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_redirect_following, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_veto_special, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_setup_failures_deferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_with_pending, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
