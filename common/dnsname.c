@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <idn2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +18,6 @@
 #define DNSNAME_LABEL_MAX 63
 #define DNSNAME_NAME_MAX 253
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool has_non_ascii(const char *s)
 {
@@ -74,21 +61,21 @@ static int check_alabel(const char *label, size_t len, char *err, size_t errlen)
     buf[len] = '\0';
     irc = idn2_to_unicode_8z8z(buf, &uni, 0);
     if (irc != IDN2_OK) {
-        set_err(err, errlen, "label \"%s\" is not a valid A-label: %s", buf, idn2_strerror(irc));
+        util_set_err(err, errlen, "label \"%s\" is not a valid A-label: %s", buf, idn2_strerror(irc));
         goto done;
     }
     if (!has_non_ascii(uni)) {
-        set_err(err, errlen, "label \"%s\" is not a valid A-label: decodes to ASCII", buf);
+        util_set_err(err, errlen, "label \"%s\" is not a valid A-label: decodes to ASCII", buf);
         goto done;
     }
     irc = idn2_to_ascii_8z(uni, &back, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
     if (irc != IDN2_OK) {
-        set_err(err, errlen, "label \"%s\" is not a valid A-label: %s", buf, idn2_strerror(irc));
+        util_set_err(err, errlen, "label \"%s\" is not a valid A-label: %s", buf, idn2_strerror(irc));
         goto done;
     }
     ascii_lower(back);
     if (strcmp(back, buf) != 0) {
-        set_err(err, errlen, "label \"%s\" is not a valid A-label (not in canonical form)", buf);
+        util_set_err(err, errlen, "label \"%s\" is not a valid A-label (not in canonical form)", buf);
         goto done;
     }
     rc = 0;
@@ -108,11 +95,11 @@ static int check_domain(const char *name, char *err, size_t errlen)
     size_t lastlen = 0;
 
     if (total == 0) {
-        set_err(err, errlen, "empty domain name");
+        util_set_err(err, errlen, "empty domain name");
         return -1;
     }
     if (total > DNSNAME_NAME_MAX) {
-        set_err(err, errlen, "domain name is %zu bytes long (maximum %d)", total, DNSNAME_NAME_MAX);
+        util_set_err(err, errlen, "domain name is %zu bytes long (maximum %d)", total, DNSNAME_NAME_MAX);
         return -1;
     }
     while (true) {
@@ -120,32 +107,32 @@ static int check_domain(const char *name, char *err, size_t errlen)
         size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
 
         if (len == 0) {
-            set_err(err, errlen, "domain name has an empty label");
+            util_set_err(err, errlen, "domain name has an empty label");
             return -1;
         }
         if (len > DNSNAME_LABEL_MAX) {
-            set_err(err, errlen, "label %d is %zu bytes long (maximum %d)", labels + 1, len,
+            util_set_err(err, errlen, "label %d is %zu bytes long (maximum %d)", labels + 1, len,
                     DNSNAME_LABEL_MAX);
             return -1;
         }
         for (size_t i = 0; i < len; i++) {
             if (p[i] == '*') {
-                set_err(err, errlen, "\"*\" is only allowed as a leading \"*.\" wildcard label");
+                util_set_err(err, errlen, "\"*\" is only allowed as a leading \"*.\" wildcard label");
                 return -1;
             }
             if (!is_ldh(p[i])) {
-                set_err(err, errlen, "label %d contains an invalid character (only letters, "
+                util_set_err(err, errlen, "label %d contains an invalid character (only letters, "
                         "digits and '-' are allowed)", labels + 1);
                 return -1;
             }
         }
         if (p[0] == '-' || p[len - 1] == '-') {
-            set_err(err, errlen, "label %d starts or ends with '-'", labels + 1);
+            util_set_err(err, errlen, "label %d starts or ends with '-'", labels + 1);
             return -1;
         }
         if (len >= 4 && p[2] == '-' && p[3] == '-') {
             if (!is_alabel(p, len)) {
-                set_err(err, errlen, "label %d has '-' in the third and fourth positions "
+                util_set_err(err, errlen, "label %d has '-' in the third and fourth positions "
                         "(reserved)", labels + 1);
                 return -1;
             }
@@ -158,7 +145,7 @@ static int check_domain(const char *name, char *err, size_t errlen)
         p = dot + 1;
     }
     if (labels < 2) {
-        set_err(err, errlen, "domain name must have at least two labels");
+        util_set_err(err, errlen, "domain name must have at least two labels");
         return -1;
     }
     bool numeric = true;
@@ -166,7 +153,7 @@ static int check_domain(const char *name, char *err, size_t errlen)
         if (last[i] < '0' || last[i] > '9') numeric = false;
     }
     if (numeric) {
-        set_err(err, errlen, "the top-level label is all-numeric (not a domain name or IP)");
+        util_set_err(err, errlen, "the top-level label is all-numeric (not a domain name or IP)");
         return -1;
     }
     return 0;
@@ -183,20 +170,20 @@ static int try_ip(const char *s, char *out, size_t outlen, enum dnsname_kind *ki
 
     if (len > 0 && s[0] == '[') {
         if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof(tmp)) {
-            set_err(err, errlen, "invalid bracketed IPv6 address");
+            util_set_err(err, errlen, "invalid bracketed IPv6 address");
             return -1;
         }
         memcpy(tmp, s + 1, len - 2);
         tmp[len - 2] = '\0';
         if (inet_pton(AF_INET6, tmp, addr) != 1) {
-            set_err(err, errlen, "invalid bracketed IPv6 address");
+            util_set_err(err, errlen, "invalid bracketed IPv6 address");
             return -1;
         }
         if (inet_ntop(AF_INET6, addr, text, sizeof(text)) == NULL) return -1;
         *kind = DNSNAME_IPV6;
     } else if (strchr(s, ':') != NULL) {
         if (inet_pton(AF_INET6, s, addr) != 1) {
-            set_err(err, errlen, "invalid IPv6 address");
+            util_set_err(err, errlen, "invalid IPv6 address");
             return -1;
         }
         if (inet_ntop(AF_INET6, addr, text, sizeof(text)) == NULL) return -1;
@@ -208,7 +195,7 @@ static int try_ip(const char *s, char *out, size_t outlen, enum dnsname_kind *ki
         return 0;
     }
     if (!util_strlcpy(out, text, outlen)) {
-        set_err(err, errlen, "output buffer too small");
+        util_set_err(err, errlen, "output buffer too small");
         return -1;
     }
     return 1;
@@ -227,11 +214,11 @@ int dnsname_normalize_target(const char *in, char *out, size_t outlen, enum dnsn
     int irc;
 
     if (in == NULL || *in == '\0') {
-        set_err(err, errlen, "target is empty");
+        util_set_err(err, errlen, "target is empty");
         goto done;
     }
     if (strlen(in) > DNSNAME_INPUT_MAX) {
-        set_err(err, errlen, "target is longer than %d bytes", DNSNAME_INPUT_MAX);
+        util_set_err(err, errlen, "target is longer than %d bytes", DNSNAME_INPUT_MAX);
         goto done;
     }
     if (strncmp(s, "*.", 2) == 0) {
@@ -242,7 +229,7 @@ int dnsname_normalize_target(const char *in, char *out, size_t outlen, enum dnsn
     if (irc < 0) goto done;
     if (irc > 0) {
         if (wild) {
-            set_err(err, errlen, "a wildcard is not allowed with an IP address");
+            util_set_err(err, errlen, "a wildcard is not allowed with an IP address");
             goto done;
         }
         rc = 0;
@@ -252,25 +239,25 @@ int dnsname_normalize_target(const char *in, char *out, size_t outlen, enum dnsn
     memcpy(buf, s, len + 1);
     if (len > 0 && buf[len - 1] == '.') buf[--len] = '\0';
     if (len == 0) {
-        set_err(err, errlen, "target has no domain name");
+        util_set_err(err, errlen, "target has no domain name");
         goto done;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (c < 0x21 || c == 0x7f) {
-            set_err(err, errlen, "target contains whitespace or a control character");
+            util_set_err(err, errlen, "target contains whitespace or a control character");
             goto done;
         }
     }
     if (has_non_ascii(buf)) {
         irc = idn2_to_ascii_8z(buf, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
         if (irc != IDN2_OK) {
-            set_err(err, errlen, "invalid internationalized domain name: %s",
+            util_set_err(err, errlen, "invalid internationalized domain name: %s",
                     idn2_strerror(irc));
             goto done;
         }
         if (strlen(ascii) > DNSNAME_INPUT_MAX) {
-            set_err(err, errlen, "domain name is too long");
+            util_set_err(err, errlen, "domain name is too long");
             goto done;
         }
         memcpy(buf, ascii, strlen(ascii) + 1);
@@ -278,7 +265,7 @@ int dnsname_normalize_target(const char *in, char *out, size_t outlen, enum dnsn
     ascii_lower(buf);
     if (check_domain(buf, err, errlen) != 0) goto done;
     if (!util_strlcpy(out, buf, outlen)) {
-        set_err(err, errlen, "output buffer too small");
+        util_set_err(err, errlen, "output buffer too small");
         goto done;
     }
     k = DNSNAME_DOMAIN;

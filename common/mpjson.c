@@ -91,7 +91,8 @@ static json_t *mpjson_unpack_depth(const msgpack_object *o, int depth)
             memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
             key[kv->key.via.str.size] = '\0';
             val = mpjson_unpack_depth(&kv->val, depth + 1);
-            if (val == NULL || json_object_set_new_nocheck(out, key, val) != 0) goto fail;
+            /* json_object_set_new checks the key is UTF-8 (and consumes val on failure) */
+            if (val == NULL || json_object_set_new(out, key, val) != 0) goto fail;
         }
         return out;
     default:
@@ -105,4 +106,16 @@ fail:
 json_t *mpjson_unpack(const msgpack_object *o)
 {
     return mpjson_unpack_depth(o, 0);
+}
+
+json_t *mpjson_text(const char *s)
+{
+    json_t *v = json_string(s != NULL ? s : "");
+    char buf[1024];
+    size_t i = 0;
+
+    if (v != NULL) return v;
+    for (; s[i] != '\0' && i + 1 < sizeof(buf); i++) buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    buf[i] = '\0';
+    return json_string(buf);
 }

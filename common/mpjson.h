@@ -20,4 +20,7 @@ int mpjson_pack(msgpack_packer *pk, const json_t *v);
  * contains non-string map keys, binary or extension types. */
 json_t *mpjson_unpack(const msgpack_object *o);
 
+/** A JSON string from bytes that may not be UTF-8 (non-ASCII bytes become '?' then). */
+json_t *mpjson_text(const char *s);
+
 #endif

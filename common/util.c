@@ -4,8 +4,10 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,8 @@ int util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
     char *end = NULL;
     long long v;
 
-    if (s == NULL || *s == '\0') return -1;
+    /* strtoll would also skip leading white space and accept '+': not a "whole" number */
+    if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9'))) return -1;
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0') return -1;
@@ -30,7 +33,7 @@ int util_parse_double(const char *s, double *out)
     char *end = NULL;
     double v;
 
-    if (s == NULL || *s == '\0') return -1;
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s)) return -1;
     errno = 0;
     v = strtod(s, &end);
     if (errno != 0 || end == s || *end != '\0' || !isfinite(v)) return -1;
@@ -140,4 +143,14 @@ void util_random_bytes(unsigned char *buf, size_t len)
         fputs("mpic: RAND_bytes failed\n", stderr);
         abort();
     }
+}
+
+void util_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

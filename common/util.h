@@ -32,6 +32,9 @@ void *util_xmalloc(size_t n);
 void *util_xcalloc(size_t n, size_t size);
 char *util_xstrdup(const char *s);
 char *util_xstrndup(const char *s, size_t n);
+/** vsnprintf into err when err is non-NULL and errlen > 0 (error-message out-parameters). */
+void util_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /** Fills buf with cryptographically random bytes (OpenSSL RAND_bytes); aborts on failure. */
 void util_random_bytes(unsigned char *buf, size_t len);
 

@@ -152,14 +152,27 @@ static void held_render_finish(struct held *h)
     json_decref(echo);
 }
 
+static void held_note_failure(struct held *h, const redisReply *reply, const char *errstr)
+{
+    if (!h->failed)
+        snprintf(h->failure, sizeof(h->failure), "Redis: %s",
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+    h->failed = true;
+}
+
+/* One of the two render replies arrived: finish when both are in. */
+static void held_render_step(struct held *h)
+{
+    if (--h->outstanding == 0 && h->state == HELD_RENDERING) held_render_finish(h);
+    held_unref(h);
+}
+
 /* called by redis_client with HGETALL of the request record */
 static void held_req_hash_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct held *h = arg;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        h->failed = true;
-        snprintf(h->failure, sizeof(h->failure), "Redis: %s",
-                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        held_note_failure(h, reply, errstr);
     } else {
         h->req_hash = json_object();
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
@@ -170,8 +183,7 @@ static void held_req_hash_cb(void *arg, redisReply *reply, const char *errstr)
             if (s) json_object_set_new(h->req_hash, k->str, s);
         }
     }
-    if (--h->outstanding == 0 && h->state == HELD_RENDERING) held_render_finish(h);
-    held_unref(h);
+    held_render_step(h);
 }
 
 /* called by redis_client with HGETALL of the result blobs */
@@ -179,9 +191,7 @@ static void held_res_hash_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct held *h = arg;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        h->failed = true;
-        snprintf(h->failure, sizeof(h->failure), "Redis: %s",
-                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        held_note_failure(h, reply, errstr);
     } else {
         h->res_map = json_object();
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
@@ -198,8 +208,7 @@ static void held_res_hash_cb(void *arg, redisReply *reply, const char *errstr)
             msg_result_free(&r);
         }
     }
-    if (--h->outstanding == 0 && h->state == HELD_RENDERING) held_render_finish(h);
-    held_unref(h);
+    held_render_step(h);
 }
 
 static void held_render(struct held *h)
@@ -261,12 +270,7 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
     struct timeval tv;
     int64_t delay;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (!h->failed)
-            snprintf(h->failure, sizeof(h->failure), "Redis: %s",
-                     reply ? reply->str : errstr);
-        h->failed = true;
-    }
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) held_note_failure(h, reply, errstr);
     if (--h->outstanding == 0 && h->state == HELD_ADMITTING) {
         if (h->failed) {
             held_unavailable(h, h->failure);

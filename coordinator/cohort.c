@@ -7,7 +7,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,18 +35,6 @@ struct search {
     bool limit_hit;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Called by qsort: orders by HMAC bytes, then by configured index for a stable tie-break. */
 static int ranked_cmp(const void *a, const void *b)
@@ -122,21 +109,21 @@ int cohort_select(const struct perspective *all, int nall, int n, const unsigned
 
     if (out != NULL) memset(out, 0, sizeof(*out));
     if (all == NULL || out == NULL || target == NULL || nall < 0) {
-        set_err(err, errlen, "cohort selection called with invalid arguments");
+        util_set_err(err, errlen, "cohort selection called with invalid arguments");
         goto done;
     }
     if (n < 2 || n > COHORT_MAX) {
-        set_err(err, errlen, "cannot construct a cohort of %d perspectives: the size must be "
+        util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: the size must be "
                 "between 2 and %d", n, COHORT_MAX);
         goto done;
     }
     if (nall < n) {
-        set_err(err, errlen, "cannot construct a cohort of %d perspectives: only %d configured",
+        util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: only %d configured",
                 n, nall);
         goto done;
     }
     if (nall > COHORT_MAX_CONFIGURED) {
-        set_err(err, errlen, "cannot construct a cohort of %d perspectives: more than %d "
+        util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: more than %d "
                 "configured", n, COHORT_MAX_CONFIGURED);
         goto done;
     }
@@ -147,7 +134,7 @@ int cohort_select(const struct perspective *all, int nall, int n, const unsigned
         if (rirs & (1u << i)) nrirs++;
     }
     if (nrirs < 2) {
-        set_err(err, errlen, "cannot construct a cohort of %d perspectives: perspectives span "
+        util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: perspectives span "
                 "only one RIR", n);
         goto done;
     }
@@ -156,7 +143,7 @@ int cohort_select(const struct perspective *all, int nall, int n, const unsigned
     for (int i = 0; i < nall; i++) {
         order[i].idx = i;
         if (rank_key(secret, secretlen, target, attempt, all[i].code, order[i].mac) != 0) {
-            set_err(err, errlen, "cannot construct a cohort of %d perspectives: HMAC failed", n);
+            util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: HMAC failed", n);
             goto done;
         }
     }
@@ -180,10 +167,10 @@ int cohort_select(const struct perspective *all, int nall, int n, const unsigned
     s.far = far;
     if (!search_from(&s, 0, 0)) {
         if (s.limit_hit) {
-            set_err(err, errlen, "cannot construct a cohort of %d perspectives: search limit "
+            util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: search limit "
                     "reached", n);
         } else {
-            set_err(err, errlen, "cannot construct a cohort of %d perspectives: no %d "
+            util_set_err(err, errlen, "cannot construct a cohort of %d perspectives: no %d "
                     "perspectives are pairwise at least 500 km apart with 2 RIRs", n, n);
         }
         goto done;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "msg.h"
 #include "scripts.h"
+#include "stream_reply.h"
 #include "tally.h"
 #include "util.h"
 
@@ -152,21 +153,10 @@ static void reducer_entries(struct reducer *r, const redisReply *entries)
 {
     if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i < entries->elements; i++) {
-        const redisReply *e = entries->element[i];
-        const char *blob = NULL;
-        size_t len = 0;
-        if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING)
-            continue;
-        const redisReply *f = e->element[1];
-        if (f->type == REDIS_REPLY_ARRAY)
-            for (size_t k = 0; k + 1 < f->elements; k += 2)
-                if (f->element[k]->type == REDIS_REPLY_STRING && strcmp(f->element[k]->str, "r") == 0 &&
-                    f->element[k + 1]->type == REDIS_REPLY_STRING) {
-                    blob = f->element[k + 1]->str;
-                    len = f->element[k + 1]->len;
-                }
-        reducer_handle(r, e->element[0]->str, blob, len);
+        const char *id, *blob;
+        size_t len;
+        if (stream_reply_entry(entries->element[i], "r", &id, &blob, &len) == 0)
+            reducer_handle(r, id, blob, len);
     }
 }
 

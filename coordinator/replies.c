@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "stream_reply.h"
 #include "util.h"
 
 #define REPLIES_BLOCK_MS 1000
@@ -39,16 +40,11 @@ static void replies_read_cb(void *arg, redisReply *reply, const char *errstr)
         reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2) {
         const redisReply *entries = reply->element[0]->element[1];
         for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
-            const redisReply *e = entries->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-                e->element[0]->type != REDIS_REPLY_STRING)
-                continue;
-            util_strlcpy(r->last_id, e->element[0]->str, sizeof(r->last_id));
-            const redisReply *f = e->element[1];
-            for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
-                if (f->element[k]->type == REDIS_REPLY_STRING && strcmp(f->element[k]->str, "r") == 0 &&
-                    f->element[k + 1]->type == REDIS_REPLY_STRING)
-                    api_notify_replied(r->co, f->element[k + 1]->str);
+            const char *id, *rid;
+            size_t len;
+            if (stream_reply_entry(entries->element[i], "r", &id, &rid, &len) != 0) continue;
+            util_strlcpy(r->last_id, id, sizeof(r->last_id));
+            if (rid != NULL) api_notify_replied(r->co, rid);
         }
     }
     replies_read(r);

@@ -15,6 +15,7 @@
 
 #include "quorum.h"
 #include "util.h"
+#include "mpjson.h"
 
 #define REQUEST_MAX_CAA_DOMAINS 64
 #define REQUEST_MAX_ACCOUNT_URI 1024
@@ -49,20 +50,6 @@ static const char *const unsupported_methods[] = {
     "ip-address", "reverse-address-lookup", "dns-account-01",
 };
 
-/* json_string, falling back to an ASCII-only copy when s is not valid UTF-8. */
-static json_t *text_value(const char *s)
-{
-    json_t *v = json_string(s != NULL ? s : "");
-    char buf[1024];
-    size_t i = 0;
-
-    if (v != NULL) return v;
-    for (; s[i] != '\0' && i + 1 < sizeof(buf); i++) {
-        buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-    }
-    buf[i] = '\0';
-    return json_string(buf);
-}
 
 static void add_issue(struct req_ctx *c, const char *type, const char *field, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
@@ -80,7 +67,7 @@ static void add_issue(struct req_ctx *c, const char *type, const char *field, co
     issue = json_object();
     json_object_set_new(issue, "issue_type", json_string(type));
     json_object_set_new(issue, "field", json_string(field));
-    json_object_set_new(issue, "message", text_value(msg));
+    json_object_set_new(issue, "message", mpjson_text(msg));
     json_array_append_new(c->issues, issue);
 }
 

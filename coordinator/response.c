@@ -6,6 +6,7 @@
 #include "response.h"
 
 #include <string.h>
+#include "mpjson.h"
 
 static const char *type_str(enum check_type t)
 {
@@ -17,20 +18,6 @@ static const char *params_key(enum check_type t)
     return t == CHECK_TYPE_DCV ? "dcv_check_parameters" : "caa_check_parameters";
 }
 
-/* json_string, falling back to an ASCII-only copy when s is not valid UTF-8. */
-static json_t *text_value(const char *s)
-{
-    json_t *v = json_string(s != NULL ? s : "");
-    char buf[1024];
-    size_t i = 0;
-
-    if (v != NULL) return v;
-    for (; s[i] != '\0' && i + 1 < sizeof(buf); i++) {
-        buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-    }
-    buf[i] = '\0';
-    return json_string(buf);
-}
 
 /* json_deep_copy of v, or JSON null when v is NULL. */
 static json_t *copy_or_null(const json_t *v)
@@ -99,8 +86,8 @@ json_t *response_missing_check(enum check_type type, const json_t *check_params,
     json_t *errors = json_array();
     json_t *err = json_object();
 
-    json_object_set_new(err, "error_type", text_value(error_type));
-    json_object_set_new(err, "error_message", text_value(message));
+    json_object_set_new(err, "error_type", mpjson_text(error_type));
+    json_object_set_new(err, "error_message", mpjson_text(message));
     json_array_append_new(errors, err);
 
     json_object_set_new(cr, "check_completed", json_false());
@@ -168,8 +155,8 @@ json_t *response_error(const char *error, const char *message)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "error", text_value(error != NULL ? error : "internal-error"));
-    json_object_set_new(o, "message", text_value(message));
+    json_object_set_new(o, "error", mpjson_text(error != NULL ? error : "internal-error"));
+    json_object_set_new(o, "message", mpjson_text(message));
     return o;
 }
 

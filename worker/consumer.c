@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "redis_client.h"
+#include "stream_reply.h"
 #include "util.h"
 
 #define CONSUMER_BLOCK_MS 1000
@@ -199,29 +200,15 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
     check_start(c->env, &req, consumer_check_done, j);
 }
 
-/* Starts every entry of an XREADGROUP/XAUTOCLAIM entry list [[id, [field, value, ...]], ...]. */
+/* Starts every entry of an XREADGROUP or XAUTOCLAIM entry list [[id, [field, value, ...]], ...]. */
 static void consumer_start_entries(struct consumer *c, const redisReply *entries)
 {
     if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i < entries->elements; i++) {
-        const redisReply *e = entries->element[i];
-        const char *blob = NULL;
-        size_t len = 0;
-        if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING)
-            continue; /* deleted entry (trimmed) */
-        const redisReply *f = e->element[1];
-        if (f->type == REDIS_REPLY_ARRAY) {
-            for (size_t k = 0; k + 1 < f->elements; k += 2) {
-                if (f->element[k]->type == REDIS_REPLY_STRING &&
-                    strcmp(f->element[k]->str, "j") == 0 &&
-                    f->element[k + 1]->type == REDIS_REPLY_STRING) {
-                    blob = f->element[k + 1]->str;
-                    len = f->element[k + 1]->len;
-                }
-            }
-        }
-        consumer_job_start(c, e->element[0]->str, blob, len);
+        const char *id, *blob;
+        size_t len;
+        if (stream_reply_entry(entries->element[i], "j", &id, &blob, &len) == 0)
+            consumer_job_start(c, id, blob, len);
     }
 }
 
