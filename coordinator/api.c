@@ -472,6 +472,12 @@ static void api_mpic_cb(struct evhttp_request *req, void *arg)
 static void api_healthz_cb(struct evhttp_request *req, void *arg)
 {
     struct coord *co = arg;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        httpd_send_json(req, 405, response_error("method-not-allowed", "use GET /healthz"));
+        return;
+    }
     bool ok = co->groups_ready && redis_client_is_ready(co->cmd) &&
               redis_client_is_ready(co->rblock) && redis_client_is_ready(co->pblock);
     json_t *body = json_pack("{s:s, s:s, s:b, s:i}", "status", ok ? "healthy" : "unhealthy",
