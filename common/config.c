@@ -132,9 +132,12 @@ int config_parse_date(const char *s, int64_t *out_ms)
 {
     struct tm tm;
     int64_t y, m, d;
+    time_t t;
     char buf[16];
 
     if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -1;
     memcpy(buf, s, 4);
     buf[4] = '\0';
     if (util_parse_int64(buf, 1970, 9999, &y) != 0) return -1;
@@ -148,7 +151,10 @@ int config_parse_date(const char *s, int64_t *out_ms)
     tm.tm_year = (int)y - 1900;
     tm.tm_mon = (int)m - 1;
     tm.tm_mday = (int)d;
-    *out_ms = (int64_t)timegm(&tm) * 1000;
+    t = timegm(&tm);
+    /* timegm normalizes 2023-02-30 to March 2: reject days the month does not have */
+    if (tm.tm_year != (int)y - 1900 || tm.tm_mon != (int)m - 1 || tm.tm_mday != (int)d) return -1;
+    *out_ms = (int64_t)t * 1000;
     return 0;
 }
 
@@ -200,7 +206,7 @@ static int config_parse_perspectives(struct config *cfg, json_t *v, char *err, s
             snprintf(err, errlen, "perspectives[%zu].code: required, [a-z0-9.-], 1..63 chars", i);
             return -1;
         }
-        if (region == NULL) region = code;
+        if (region == NULL && json_object_get(p, "region") == NULL) region = code; /* absent */
         if (!perspective_name_valid(region)) {
             snprintf(err, errlen, "perspectives[%zu].region: [a-z0-9.-], 1..63 chars", i);
             return -1;

@@ -163,6 +163,93 @@ static int msg_get_int(const msgpack_object *map, const char *key, int64_t min, 
     return 0;
 }
 
+#define MSG_SCAN_DEPTH 32 /* msgpack-c's own unpacker nesting limit */
+
+/* Reads a big-endian unsigned integer of n (1, 2, 4 or 8) bytes. */
+static uint64_t msg_be(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/*
+ * Walks the first msgpack object in buf without allocating and returns its encoded size, or 0
+ * when buf holds no complete, well-formed object nested at most MSG_SCAN_DEPTH deep. Runs before
+ * msgpack_unpack, which allocates every array and map up front from its declared count (a
+ * 5-byte array32 header would otherwise make it allocate gigabytes); after a successful scan
+ * every declared element exists, so allocations stay proportional to len.
+ */
+static size_t msg_scan(const unsigned char *p, size_t len)
+{
+    uint64_t pending[MSG_SCAN_DEPTH + 1]; /* elements still expected at each nesting level */
+    int depth = 0;
+    size_t off = 0;
+
+    pending[0] = 1;
+    while (depth >= 0) {
+        uint64_t count = 0, skip = 0;
+        size_t lenbytes = 0, extra = 0; /* size-field bytes; type byte of ext */
+        int container = 0;              /* 1: array of count, 2: map of count pairs */
+        unsigned char b;
+
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (off >= len) return 0;
+        b = p[off++];
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            skip = 0; /* fixint, nil, false, true */
+        } else if (b <= 0x8f) {
+            container = 2;
+            count = b & 0x0f;
+        } else if (b <= 0x9f) {
+            container = 1;
+            count = b & 0x0f;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break; /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break; /* bin16, str16 */
+            case 0xc6: case 0xdb: lenbytes = 4; break; /* bin32, str32 */
+            case 0xc7: lenbytes = 1; extra = 1; break; /* ext8 */
+            case 0xc8: lenbytes = 2; extra = 1; break; /* ext16 */
+            case 0xc9: lenbytes = 4; extra = 1; break; /* ext32 */
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break; /* fixext 1..16: type byte + data */
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: container = 1; lenbytes = 2; break;
+            case 0xdd: container = 1; lenbytes = 4; break;
+            case 0xde: container = 2; lenbytes = 2; break;
+            case 0xdf: container = 2; lenbytes = 4; break;
+            default: return 0; /* 0xc1 is never used */
+            }
+            if (lenbytes > len - off) return 0;
+            if (container) count = msg_be(p + off, lenbytes);
+            else if (lenbytes) skip = msg_be(p + off, lenbytes) + extra;
+            off += lenbytes;
+        }
+        if (container) {
+            uint64_t items = container == 2 ? 2 * count : count;
+            if (depth == MSG_SCAN_DEPTH || items > len - off) return 0; /* >= 1 byte each */
+            pending[++depth] = items;
+        } else {
+            if (skip > len - off) return 0;
+            off += (size_t)skip;
+        }
+    }
+    return off;
+}
+
 /* Unpacks exactly one map from buf into zone; -1 on garbage, truncation or trailing bytes. */
 static int msg_unpack_map(const char *buf, size_t len, msgpack_zone *zone, msgpack_object *obj,
                           char *err, size_t errlen)
@@ -175,6 +262,16 @@ static int msg_unpack_map(const char *buf, size_t len, msgpack_zone *zone, msgpa
         snprintf(err, errlen, "message size %zu outside 1..%d", len, MSG_MAX_BYTES);
         return -1;
     }
+    off = msg_scan((const unsigned char *)buf, len);
+    if (off == 0) {
+        snprintf(err, errlen, "truncated or malformed message");
+        return -1;
+    }
+    if (off != len) {
+        snprintf(err, errlen, "trailing bytes");
+        return -1;
+    }
+    off = 0;
     ret = msgpack_unpack(buf, len, &off, zone, obj);
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         snprintf(err, errlen, "%s", ret == MSGPACK_UNPACK_EXTRA_BYTES ? "trailing bytes"

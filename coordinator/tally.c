@@ -29,6 +29,7 @@ static int tally_split(const char *s, char fields[][PERSPECTIVE_CODE_MAX])
         n++;
         if (comma == NULL) break;
         p = comma + 1;
+        if (*p == '\0') return -1; /* trailing comma: an empty last field */
     }
     return n;
 }

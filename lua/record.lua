@@ -16,9 +16,12 @@ local state = req[1]
 if not state then return {'gone'} end
 if state == 'replied' then return {'closed'} end
 if req[2] ~= ARGV[4] then return {'stale'} end
-if not string.find(',' .. req[3] .. ',', ',' .. ARGV[1] .. ',', 1, true) then
-  return {'foreign'}
+-- exact membership: a substring search would accept "a,b" for cohort "a,b,c"
+local member = false
+for code in string.gmatch(req[3] or '', '[^,]+') do
+  if code == ARGV[1] then member = true break end
 end
+if not member then return {'foreign'} end
 local status = 'dup'
 if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])

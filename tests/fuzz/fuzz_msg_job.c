@@ -1,0 +1,37 @@
+/*
+ * libFuzzer target for msg_job_decode (common/msg.c): arbitrary bytes must never crash, leak
+ * or allocate without bound; whatever decodes must re-encode and decode to the same job.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* called by libFuzzer once per input */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct msg_job job, again;
+    char err[128];
+    char *buf = NULL;
+    size_t len = 0;
+
+    if (msg_job_decode((const char *)data, size, &job, err, sizeof(err)) != 0) {
+        if (job.rid != NULL || job.params != NULL) abort(); /* failure leaves it empty */
+        return 0;
+    }
+    if (msg_job_encode(&job, &buf, &len) != 0) abort();
+    if (msg_job_decode(buf, len, &again, err, sizeof(err)) != 0) abort();
+    if (strcmp(job.rid, again.rid) != 0 || strcmp(job.perspective, again.perspective) != 0 ||
+        strcmp(job.target, again.target) != 0 || job.attempt != again.attempt ||
+        job.deadline_ms != again.deadline_ms || job.wildcard != again.wildcard ||
+        job.check_type != again.check_type || (job.trace_id == NULL) != (again.trace_id == NULL) ||
+        !json_equal(job.params, again.params))
+        abort();
+    msg_job_free(&again);
+    msg_job_free(&job);
+    free(buf);
+    return 0;
+}

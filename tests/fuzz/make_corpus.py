@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""
+Regenerates the seed corpora in corpus/<target>/ for the libFuzzer targets: a few small, real
+inputs each (msgpack jobs/results as the coordinator and workers encode them, Open MPIC
+request bodies, DNS responses with CAA/TXT/CNAME/A records, CAA issue values).
+Run: /usr/bin/python3 tests/fuzz/make_corpus.py   (deterministic; overwrites the seeds)
+"""
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def mp(v):
+    """Minimal msgpack encoder (maps, arrays, str, int, bool, nil, float) as msgpack-c packs."""
+    if v is None:
+        return b"\xc0"
+    if v is True:
+        return b"\xc3"
+    if v is False:
+        return b"\xc2"
+    if isinstance(v, int):
+        if 0 <= v < 128:
+            return bytes([v])
+        if -32 <= v < 0:
+            return struct.pack("b", v)
+        if v >= 0:
+            return b"\xcf" + struct.pack(">Q", v)
+        return b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, float):
+        return b"\xcb" + struct.pack(">d", v)
+    if isinstance(v, str):
+        b = v.encode()
+        if len(b) < 32:
+            return bytes([0xa0 | len(b)]) + b
+        if len(b) < 256:
+            return b"\xd9" + bytes([len(b)]) + b
+        return b"\xda" + struct.pack(">H", len(b)) + b
+    if isinstance(v, list):
+        assert len(v) < 16
+        return bytes([0x90 | len(v)]) + b"".join(mp(x) for x in v)
+    if isinstance(v, dict):
+        assert len(v) < 16
+        return bytes([0x80 | len(v)]) + b"".join(mp(k) + mp(x) for k, x in v.items())
+    raise TypeError(v)
+
+
+def job(ct, params, **kw):
+    d = {"v": 1, "rid": "0123456789abcdef0123456789abcdef", "att": 1, "p": "us-east-1",
+         "ct": ct, "tgt": "example.com", "wc": False, "dl": 1767225600000, "tid": None,
+         "prm": params}
+    d.update(kw)
+    return mp(d)
+
+
+def result(cr, **kw):
+    d = {"v": 1, "rid": "0123456789abcdef0123456789abcdef", "att": 1, "p": "eu-west-1",
+         "ct": "caa", "cr": cr}
+    d.update(kw)
+    return mp(d)
+
+
+def name(n):
+    out = b""
+    for label in n.split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def rr(owner, rtype, rdata, ttl=300):
+    return owner + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def dns(answers, qname="example.com", qtype=257, rcode=0, flags=0x8180):
+    hdr = struct.pack(">HHHHHH", 0x1234, flags | rcode, 1, len(answers), 0, 0)
+    return hdr + name(qname) + struct.pack(">HH", qtype, 1) + b"".join(answers)
+
+
+def caa(flags, tag, value):
+    return bytes([flags, len(tag)]) + tag + value
+
+
+PTR = b"\xc0\x0c"  # compression pointer to the question name
+
+CORPUS = {
+    "fuzz_msg_job": [
+        job("caa", {"certificate_type": "tls-server", "caa_domains": ["ca.test"],
+                    "allow_lookup_failure": False, "account_uri": None,
+                    "validation_method": None}),
+        job("dcv", {"validation_method": "acme-http-01", "require_exact_case": True,
+                    "token": "tok_-1", "key_authorization": "tok_-1.thumb",
+                    "http_headers": {"X-A": "1"}}, wc=False, tid="trace-1", att=2),
+        job("dcv", {"validation_method": "acme-dns-01", "require_exact_case": True,
+                    "key_authorization_hash": "abc", "dns_record_type": "TXT",
+                    "dns_name_prefix": "_acme-challenge"}, wc=True, tgt="b\u00fccher.test"),
+        job("caa", {"n": -5, "r": 1.5, "deep": [[{"x": [1, None]}]]}),
+    ],
+    "fuzz_msg_result": [
+        result({"check_completed": True, "check_passed": True, "errors": None,
+                "timestamp_ns": 1700000000000000000,
+                "details": {"caa_record_present": True, "found_at": "example.com",
+                            "records_seen": ["0 issue \"ca.test\""]}}),
+        result({"check_completed": False, "check_passed": False,
+                "errors": [{"error_type": "mpic_error:dns", "error_message": "SERVFAIL"}]}),
+        result({"check_completed": True, "check_passed": False}, ct="dcv", att=3),
+    ],
+    "fuzz_request": [
+        json.dumps({"check_type": "caa", "domain_or_ip_target": "example.com"}).encode(),
+        json.dumps({"check_type": "caa", "domain_or_ip_target": "*.b\u00fccher.example.",
+                    "orchestration_parameters": {"perspective_count": 6, "quorum_count": 4,
+                                                 "max_attempts": 1, "deadline_ms": 5000},
+                    "trace_identifier": "t-1",
+                    "caa_check_parameters": {"certificate_type": "s-mime",
+                                             "caa_domains": ["CA.Example."],
+                                             "allow_lookup_failure": False,
+                                             "account_uri": "https://acme.example/acct/1",
+                                             "validation_method": "http-01"}}).encode(),
+        json.dumps({"check_type": "dcv", "domain_or_ip_target": "192.0.2.1",
+                    "dcv_check_parameters": {"validation_method": "acme-http-01",
+                                             "token": "abc_-123", "key_authorization": "abc.def",
+                                             "http_headers": {"X-Test": "1"}}}).encode(),
+        json.dumps({"check_type": "dcv", "domain_or_ip_target": "[2001:db8::1]",
+                    "dcv_check_parameters": {"validation_method": "acme-dns-01",
+                                             "key_authorization_hash": "xyz",
+                                             "dns_record_type": "TXT",
+                                             "dns_name_prefix": "_acme-challenge"}}).encode(),
+        b'{"check_type":"caa","domain_or_ip_target":"a.test","orchestration_parameters":'
+        b'{"perspective_count":2,"quorum_count":7}}',
+        b'[1,2,{"check_type":null}]',
+    ],
+    "fuzz_dns_msg": [
+        dns([rr(PTR, 257, caa(0, b"issue", b"ca.test; accounturi=https://a/1")),
+             rr(PTR, 257, caa(128, b"iodef", b"mailto:x@example.com"))]),
+        dns([rr(PTR, 5, name("alias.example.net")),
+             rr(name("alias.example.net"), 257, caa(0, b"issuewild", b";"))]),
+        dns([rr(PTR, 16, b"\x05hello\x00\x03abc")], qname="_acme-challenge.example.com",
+            qtype=16),
+        dns([rr(PTR, 1, bytes([192, 0, 2, 1])),
+             rr(PTR, 28, bytes(15) + b"\x01")], qtype=1),
+        dns([], rcode=3),
+        dns([], rcode=2, flags=0x8380),
+    ],
+    "fuzz_caa_value": [
+        b"ca.test",
+        b"  ca.test ; accounturi=https://acme.example/acct/1 validationmethods=dns-01,http-01 ",
+        b";",
+        b"",
+        b"ca.test; key=",
+        b"xn--bcher-kva.example;a=b;c=d",
+    ],
+}
+
+
+def main():
+    for target, seeds in CORPUS.items():
+        d = os.path.join(HERE, "corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for i, data in enumerate(seeds):
+            with open(os.path.join(d, f"seed-{i:02d}"), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()

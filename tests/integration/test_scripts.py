@@ -1,0 +1,305 @@
+"""
+The atomic contracts of the Redis scripts in lua/ (record, tally, finalize, publish), run
+against a real redis-server started on a free loopback port for this file only: store-once
+per perspective, rejection of foreign/stale/unknown/answered requests, TTL propagation, the
+tally reply shape, and compare-and-set transitions that exactly one of many concurrent
+clients wins. Self-contained: it uses no fixture of conftest.py.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import redis
+
+SOURCE_DIR = os.environ.get(
+    "MPIC_SOURCE_DIR",
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+LUA_DIR = os.path.join(SOURCE_DIR, "lua")
+PREFIX = "t5"
+DEADLINE = b"1700000000000"
+
+
+def lua(name):
+    with open(os.path.join(LUA_DIR, name + ".lua"), encoding="utf-8") as f:
+        return f.read()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def scripts_redis():
+    """A private redis-server; yields its port and stops it by PID."""
+    tmp = tempfile.mkdtemp(prefix="mpic-scripts-")
+    port = free_port()
+    proc = subprocess.Popen(
+        ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", tmp, "--logfile", os.path.join(tmp, "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(200):
+            try:
+                if client.ping():
+                    break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.02)
+        else:
+            raise RuntimeError("redis-server did not start")
+        client.close()
+        yield port
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def r(scripts_redis):
+    client = redis.Redis(host="127.0.0.1", port=scripts_redis)
+    client.flushall()
+    yield client
+    client.close()
+
+
+class Scripts:
+    """Runs the lua scripts with the KEYS layout of keys.h for request rid."""
+
+    def __init__(self, client):
+        self.c = client
+        self.src = {n: lua(n) for n in ("record", "tally", "finalize", "publish")}
+
+    @staticmethod
+    def keys(rid):
+        return (f"{PREFIX}:{{{rid}}}:req", f"{PREFIX}:{{{rid}}}:res", f"{PREFIX}:{{{rid}}}:st")
+
+    def record(self, rid, code, outcome, blob, attempt=b"1"):
+        req, res, st = self.keys(rid)
+        return self.c.eval(self.src["record"], 3, req, res, st, code, outcome, blob, attempt)
+
+    def tally(self, rid):
+        req, _, st = self.keys(rid)
+        return self.c.eval(self.src["tally"], 2, req, st)
+
+    def finalize(self, rid, count, verdict=b"valid", reason=b"why", now=b"1000", client=None):
+        req, _, st = self.keys(rid)
+        return (client or self.c).eval(self.src["finalize"], 2, req, st, verdict, reason, now,
+                                       str(count))
+
+    def publish(self, rid, now=b"2000", client=None):
+        req, _, _ = self.keys(rid)
+        return (client or self.c).eval(self.src["publish"], 1, req, now)
+
+
+@pytest.fixture
+def s(r):
+    return Scripts(r)
+
+
+def make_request(r, rid, cohort=b"a,b,c", rirs=b"0,1,2", state=b"open", attempt=b"1",
+                 ttl_ms=60000):
+    req = Scripts.keys(rid)[0]
+    n = str(len(cohort.split(b","))).encode()
+    r.hset(req, mapping={"state": state, "attempt": attempt, "cohort": cohort, "rirs": rirs,
+                         "n": n, "q": b"2", "deadline": DEADLINE, "holder": b"coord-1"})
+    if ttl_ms:
+        r.pexpire(req, ttl_ms)
+
+
+HEAD = [b"open", b"3", b"2", b"a,b,c", b"0,1,2", DEADLINE]
+
+
+def test_record_stores_once_and_returns_tally(r, s):
+    make_request(r, "r1")
+    blob_a = b"\x00\x81\xa1v\x01\xff binary"
+    assert s.record("r1", "a", "P", blob_a) == [b"ok"] + HEAD + [b"a", b"P"]
+    assert s.record("r1", "c", "E", b"c-blob") == [b"ok"] + HEAD + [b"a", b"P", b"c", b"E"]
+    _, res, st = Scripts.keys("r1")
+    assert r.hget(res, "a") == blob_a  # binary safe
+    assert r.hgetall(st) == {b"a": b"P", b"c": b"E"}
+
+    # a duplicate (reclaimed job ran twice) changes nothing and says so
+    reply = s.record("r1", "a", "F", b"other blob")
+    assert reply[0] == b"dup"
+    assert reply[1:7] == HEAD
+    assert dict(zip(reply[7::2], reply[8::2])) == {b"a": b"P", b"c": b"E"}
+    assert r.hget(res, "a") == blob_a
+    assert r.hget(st, "a") == b"P"
+
+
+def test_record_sets_expiry_from_request_ttl(r, s):
+    make_request(r, "r2", ttl_ms=50000)
+    assert s.record("r2", "b", "F", b"x")[0] == b"ok"
+    req, res, st = Scripts.keys("r2")
+    req_ttl = r.pttl(req)
+    for key in (res, st):
+        ttl = r.pttl(key)
+        assert 0 < ttl <= 50000
+        assert abs(ttl - req_ttl) < 2000
+
+    # a request without expiry leaves the result keys without expiry too
+    make_request(r, "r3", ttl_ms=0)
+    assert s.record("r3", "b", "F", b"x")[0] == b"ok"
+    assert r.pttl(Scripts.keys("r3")[1]) == -1
+    assert r.pttl(Scripts.keys("r3")[2]) == -1
+
+
+@pytest.mark.parametrize("code", [b"d", b"a,b", b"b,c", b"", b",", b"A", b"a ", b"a,b,c"])
+def test_record_rejects_foreign_perspectives(r, s, code):
+    make_request(r, "r4")
+    assert s.record("r4", code, "P", b"x") == [b"foreign"]
+    _, res, st = Scripts.keys("r4")
+    assert not r.exists(res)
+    assert not r.exists(st)
+
+
+def test_record_rejects_stale_unknown_and_replied(r, s):
+    make_request(r, "r5", attempt=b"2")
+    assert s.record("r5", "a", "P", b"x", attempt=b"1") == [b"stale"]
+    assert s.record("r5", "a", "P", b"x", attempt=b"3") == [b"stale"]
+    assert s.record("r5", "a", "P", b"x", attempt=b"2")[0] == b"ok"
+
+    assert s.record("nope", "a", "P", b"x") == [b"gone"]
+    assert not r.exists(*Scripts.keys("nope"))
+
+    make_request(r, "r6", state=b"replied")
+    assert s.record("r6", "a", "P", b"x") == [b"closed"]
+    assert not r.exists(Scripts.keys("r6")[2])
+
+    # a decided request still records stragglers (for the audit trail)
+    make_request(r, "r7", state=b"decided")
+    reply = s.record("r7", "b", "P", b"x")
+    assert reply[:2] == [b"ok", b"decided"]
+
+
+def test_tally_is_read_only_with_record_shape(r, s):
+    assert s.tally("missing") == [b"gone"]
+    make_request(r, "r8")
+    assert s.tally("r8") == [b"ok"] + HEAD
+    s.record("r8", "b", "P", b"x")
+    req, res, st = Scripts.keys("r8")
+    before = {k: r.dump(k) for k in (req, res, st)}
+    ttl_before = r.pttl(st)
+    reply = s.tally("r8")
+    assert reply == [b"ok"] + HEAD + [b"b", b"P"]
+    # same shape as record's reply apart from the status
+    assert reply[1:] == s.record("r8", "b", "P", b"x")[1:]
+    assert {k: r.dump(k) for k in (req, res, st)} == before
+    assert r.pttl(st) <= ttl_before
+
+
+def test_finalize_compare_and_set(r, s):
+    make_request(r, "r9")
+    req = Scripts.keys("r9")[0]
+    s.record("r9", "a", "P", b"x")
+    s.record("r9", "b", "P", b"x")
+    # a caller that judged an older tally must re-evaluate
+    assert s.finalize("r9", 1) == -1
+    assert s.finalize("r9", 3) == -1
+    assert r.hget(req, "state") == b"open"
+    assert s.finalize("r9", 2, verdict=b"valid", reason=b"2/3 passed", now=b"12345") == 1
+    assert r.hmget(req, "state", "verdict", "reason", "decided_at") == [
+        b"decided", b"valid", b"2/3 passed", b"12345"]
+    # exactly once: later callers lose and do not overwrite the verdict
+    assert s.finalize("r9", 2, verdict=b"invalid") == 0
+    assert r.hget(req, "verdict") == b"valid"
+    assert s.finalize("missing", 0) == 0
+    make_request(r, "r10", state=b"replied")
+    assert s.finalize("r10", 0) == 0
+    # no outcomes at all (deadline with nobody reporting): count 0 matches
+    make_request(r, "r11")
+    assert s.finalize("r11", 0, verdict=b"invalid") == 1
+
+
+def run_concurrently(port, n, fn):
+    """Runs fn(client) in n threads released together; returns their results."""
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    errors = []
+
+    def worker(i):
+        c = redis.Redis(host="127.0.0.1", port=port)
+        try:
+            c.ping()
+            barrier.wait(timeout=5)
+            results[i] = fn(c)
+        except Exception as e:  # reported below, with the thread's result slot left None
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not errors, errors
+    return results
+
+
+def test_finalize_exactly_once_under_concurrency(r, s, scripts_redis):
+    for round_ in range(5):
+        rid = f"c{round_}"
+        make_request(r, rid)
+        s.record(rid, "a", "P", b"x")
+        results = run_concurrently(
+            scripts_redis, 16,
+            lambda c, rid=rid: s.finalize(rid, 1, reason=f"by {threading.get_ident()}", client=c))
+        assert sorted(results) == [0] * 15 + [1]
+        assert r.hget(Scripts.keys(rid)[0], "state") == b"decided"
+
+
+def test_concurrent_record_and_finalize_never_lose_an_outcome(r, s, scripts_redis):
+    """Recorders and finalizers race: whoever decides saw exactly the outcomes stored then."""
+    make_request(r, "race", cohort=b"p0,p1,p2,p3,p4,p5,p6,p7", rirs=b"0,1,2,3,4,0,1,2")
+
+    def fn(c):
+        i = threading.get_ident() % 8
+        reply = c.eval(s.src["record"], 3, *Scripts.keys("race"), f"p{i}", "P", b"x", b"1")
+        count = (len(reply) - 7) // 2 if reply[0] in (b"ok", b"dup") else 0
+        return s.finalize("race", count, reason=str(count), client=c), count
+
+    results = run_concurrently(scripts_redis, 12, fn)
+    winners = [count for won, count in results if won == 1]
+    assert len(winners) <= 1
+    req, _, st = Scripts.keys("race")
+    if winners:
+        assert r.hget(req, "state") == b"decided"
+        assert int(r.hget(req, "reason")) == winners[0]
+        assert winners[0] <= r.hlen(st)
+    assert all(won in (-1, 0, 1) for won, _ in results)
+
+
+def test_publish_compare_and_set(r, s, scripts_redis):
+    make_request(r, "p1")
+    req = Scripts.keys("p1")[0]
+    assert s.publish("p1") is None  # still open
+    assert s.finalize("p1", 0) == 1
+    assert s.publish("p1", now=b"777") == b"coord-1"
+    assert r.hmget(req, "state", "replied_at") == [b"replied", b"777"]
+    assert s.publish("p1") is None
+    assert s.publish("missing") is None
+    assert not r.exists(Scripts.keys("missing")[0])
+
+    for round_ in range(5):
+        rid = f"pc{round_}"
+        make_request(r, rid)
+        assert s.finalize(rid, 0) == 1
+        results = run_concurrently(scripts_redis, 16, lambda c, rid=rid: s.publish(rid, client=c))
+        assert results.count(b"coord-1") == 1
+        assert results.count(None) == 15
+        # a replied request records nothing more
+        assert s.record(rid, "a", "P", b"x") == [b"closed"]
