@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs the packages, builds with
 # warnings as errors, runs every unit and integration test through CTest, then builds with
-# ASan+UBSan and runs the suite again. Exits non-zero on any failure.
+# ASan+UBSan and runs the suite again, then smoke-runs the libFuzzer targets. Exits non-zero
+# on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,3 +21,8 @@ cmake --build build-asan -j"$jobs"
 echo "== test (ASan+UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+
+echo "== fuzz smoke (clang libFuzzer, 2000 runs per target over the seed corpora) =="
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMPIC_FUZZERS=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_msg_job fuzz_msg_result fuzz_request fuzz_dns_msg fuzz_caa_value
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
