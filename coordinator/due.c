@@ -35,9 +35,23 @@ struct due_timer {
     struct coord *co;
     char rid[48];
     struct event ev;
+    struct due_timer *prev, *next; /* armed grace timers, freed at shutdown */
+};
+
+struct due_claim {
+    struct coord *co;
+    char rid[48];
 };
 
 static struct event *due_sweep_event;
+static struct due_timer *due_timers; /* armed straggler-grace timers */
+
+static void due_timer_unlink(struct due_timer *t)
+{
+    if (t->prev) t->prev->next = t->next;
+    else due_timers = t->next;
+    if (t->next) t->next->prev = t->prev;
+}
 
 static struct due_op *due_op_new(struct coord *co, const char *rid, bool due_reached,
                                  due_done_cb cb, void *arg)
@@ -127,6 +141,7 @@ static void due_publish(struct due_op *op)
 static void due_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct due_timer *t = arg;
+    due_timer_unlink(t);
     due_process(t->co, t->rid, true, NULL, NULL);
     free(t);
 }
@@ -141,6 +156,9 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     if (delay < 0) delay = 0;
     t->co = co;
     util_strlcpy(t->rid, rid, sizeof(t->rid));
+    t->next = due_timers;
+    if (due_timers) due_timers->prev = t;
+    due_timers = t;
     evtimer_assign(&t->ev, co->base, due_timer_cb, t);
     tv.tv_sec = delay / 1000;
     tv.tv_usec = (delay % 1000) * 1000;
@@ -269,7 +287,7 @@ void due_process(struct coord *co, const char *rid, bool due_reached, due_done_c
 /* called by redis_client with the ZREM claim of one overdue entry */
 static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
 {
-    struct due_timer *t = arg; /* reused as a (coord, rid) holder; its event is unused */
+    struct due_claim *t = arg;
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         log_info("request %s: taken over from its coordinator (overdue)", t->rid);
         due_process(t->co, t->rid, true, NULL, NULL);
@@ -284,7 +302,7 @@ static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i < reply->elements; i++) {
         const redisReply *e = reply->element[i];
-        struct due_timer *t;
+        struct due_claim *t;
         if (e->type != REDIS_REPLY_STRING || e->len >= sizeof(t->rid)) continue;
         t = util_xcalloc(1, sizeof(*t));
         t->co = co;
@@ -311,9 +329,16 @@ void due_start_sweeper(struct coord *co)
     event_add(due_sweep_event, &tv);
 }
 
-void due_stop_sweeper(struct coord *co)
+void due_shutdown(struct coord *co)
 {
     (void)co;
     if (due_sweep_event) event_free(due_sweep_event);
     due_sweep_event = NULL;
+    /* the entries stay in the due set: another coordinator's sweeper publishes them */
+    while (due_timers != NULL) {
+        struct due_timer *t = due_timers;
+        due_timers = t->next;
+        evtimer_del(&t->ev);
+        free(t);
+    }
 }

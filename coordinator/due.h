@@ -30,6 +30,7 @@ void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool
 void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg);
 /** Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s. */
 void due_start_sweeper(struct coord *co);
-void due_stop_sweeper(struct coord *co);
+/** Stops the sweeper and drops armed grace timers (other coordinators take their entries). */
+void due_shutdown(struct coord *co);
 
 #endif

@@ -261,7 +261,7 @@ int main(int argc, char **argv)
     rc = 0;
     if (pending_table_count(c.co.pending) > 0) return rc; /* held requests still referenced */
 done:
-    due_stop_sweeper(&c.co);
+    due_shutdown(&c.co);
     if (http) evhttp_free(http);
     if (c.sigterm) event_free(c.sigterm);
     if (c.sigint) event_free(c.sigint);
