@@ -28,7 +28,8 @@
 enum job_state {
     JOB_RUNNING = 0,   /* check in progress */
     JOB_REPORTING = 1, /* result XADD sent */
-    JOB_ACKING = 2,    /* XACK sent */
+    JOB_RETRYING = 2,  /* result XADD failed; resent when the command connection is back */
+    JOB_ACKING = 3,    /* XACK sent */
 };
 
 struct consumer_job {
@@ -38,6 +39,7 @@ struct consumer_job {
     struct msg_job job;
     char *blob;         /* encoded result while reporting */
     size_t bloblen;
+    struct event retry; /* JOB_RETRYING: resend timer */
     struct consumer_job *prev, *next;
 };
 
@@ -69,6 +71,7 @@ static void consumer_read(struct consumer *c);
 static void consumer_job_unlink_free(struct consumer_job *j)
 {
     struct consumer *c = j->c;
+    if (j->state == JOB_RETRYING) evtimer_del(&j->retry);
     if (j->prev) j->prev->next = j->next;
     else c->jobs = j->next;
     if (j->next) j->next->prev = j->prev;
@@ -89,16 +92,40 @@ static void consumer_ack_cb(void *arg, redisReply *reply, const char *errstr)
     consumer_job_unlink_free(j);
 }
 
+static void consumer_send_result(struct consumer_job *j);
+
+/* called by libevent while a result waits for the command connection to come back */
+static void consumer_retry_result_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct consumer_job *j = arg;
+    struct timeval tv = {0, CONSUMER_RETRY_MS * 1000};
+
+    if (clock_now_ms() >= j->job.deadline_ms) {
+        log_warn("job %s (request %s): result not stored before the deadline; left pending",
+                 j->id, j->job.rid);
+        consumer_job_unlink_free(j);
+        return;
+    }
+    if (!redis_client_is_ready(j->c->cmd)) {
+        evtimer_add(&j->retry, &tv);
+        return;
+    }
+    consumer_send_result(j);
+}
+
 /* called by redis_client with the result XADD reply */
 static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct consumer_job *j = arg;
     struct consumer *c = j->c;
+    struct timeval tv = {0, CONSUMER_RETRY_MS * 1000};
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        log_warn("job %s (request %s): result not stored (%s); left pending for redelivery",
+        log_warn("job %s (request %s): result not stored (%s); retrying until its deadline",
                  j->id, j->job.rid ? j->job.rid : "?", reply ? reply->str : errstr);
-        consumer_job_unlink_free(j);
+        j->state = JOB_RETRYING;
+        evtimer_assign(&j->retry, c->base, consumer_retry_result_cb, j);
+        evtimer_add(&j->retry, &tv);
         return;
     }
     j->state = JOB_ACKING;
@@ -106,11 +133,20 @@ static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
                          KEYS_GROUP_WORKERS, j->id);
 }
 
+static void consumer_send_result(struct consumer_job *j)
+{
+    struct consumer *c = j->c;
+    char maxlen[24];
+    snprintf(maxlen, sizeof(maxlen), "%d", c->cfg->results_maxlen);
+    j->state = JOB_REPORTING;
+    redis_client_command(c->cmd, consumer_report_cb, j, 0, "XADD %s MAXLEN ~ %s * r %b",
+                         c->results, maxlen, j->blob, j->bloblen);
+}
+
 static void consumer_report(struct consumer_job *j, json_t *check_response)
 {
     struct consumer *c = j->c;
     struct msg_result r;
-    char maxlen[24];
 
     memset(&r, 0, sizeof(r));
     r.rid = j->job.rid;
@@ -127,10 +163,7 @@ static void consumer_report(struct consumer_job *j, json_t *check_response)
         return;
     }
     json_decref(check_response);
-    snprintf(maxlen, sizeof(maxlen), "%d", c->cfg->results_maxlen);
-    j->state = JOB_REPORTING;
-    redis_client_command(c->cmd, consumer_report_cb, j, 0, "XADD %s MAXLEN ~ %s * r %b",
-                         c->results, maxlen, j->blob, j->bloblen);
+    consumer_send_result(j);
 }
 
 /* called by the check (check_start) exactly once with the outcome */
@@ -257,7 +290,9 @@ static void consumer_read(struct consumer *c)
     int count = c->cfg->max_inflight_jobs - c->inflight;
     char countbuf[16], blockbuf[16];
 
-    if (c->stopped || c->reading || !redis_client_is_ready(c->block)) return;
+    if (c->stopped || c->reading || !redis_client_is_ready(c->block) ||
+        !redis_client_is_ready(c->cmd))
+        return; /* a job taken now could not report until the command connection is back */
     if (!c->group_ready) {
         if (c->group_pending) return;
         c->group_pending = true;
@@ -282,7 +317,7 @@ static void consumer_retry_cb(evutil_socket_t fd, short what, void *arg)
     consumer_read(arg);
 }
 
-/* called by redis_client when the blocking connection becomes ready or is lost */
+/* called by redis_client when either connection becomes ready or is lost */
 static void consumer_block_state_cb(void *arg, bool ready)
 {
     struct consumer *c = arg;
@@ -353,7 +388,7 @@ static void consumer_heartbeat_timer_cb(evutil_socket_t fd, short what, void *ar
         argv[argc++] = c->consumer_name;
         argv[argc++] = "0";
         for (; j != NULL && argc < 5 + 100; j = j->next)
-            if (j->state == JOB_RUNNING) argv[argc++] = j->id;
+            if (j->state != JOB_ACKING) argv[argc++] = j->id;
         if (argc == 5) break;
         argv[argc++] = "JUSTID";
         for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
@@ -394,6 +429,7 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
     o.name = "worker-cmd";
     c->cmd = redis_client_new(base, &o);
     redis_client_set_state_cb(c->block, consumer_block_state_cb, c);
+    redis_client_set_state_cb(c->cmd, consumer_block_state_cb, c);
 
     evtimer_assign(&c->retry_timer, base, consumer_retry_cb, c);
     event_assign(&c->reclaim_timer, base, -1, EV_PERSIST, consumer_reclaim_timer_cb, c);
