@@ -209,3 +209,39 @@ def test_br_minimum_before_december(fleet):
     assert body["is_valid"] is True, body
     assert body["actual_orchestration_parameters"] == {"perspective_count": 4,
                                                        "quorum_count": 3, "attempt_count": 1}
+
+
+def test_no_valid_cohort_is_a_500_naming_why(make_fleet, knot_honest):
+    """A cohort of 7 must contain us-east-1 and us-east-2, which are < 500 km apart."""
+    close = {"code": "us-east-2", "rir": "ARIN", "latitude": 39.96, "longitude": -83.00}
+    perspectives = mpiclab.STANDARD_PERSPECTIVES + [close]
+    f = make_fleet(mpiclab.uniform_workers(knot_honest.address,
+                                           codes=mpiclab.CODES + ["us-east-2"]),
+                   name="cohort", perspectives=perspectives)
+    resp = f.post(caa_body("permit.mpic.test", orchestration={"perspective_count": 7}))
+    assert resp.status == 500, resp
+    assert resp.json["error"] == "cohort-selection-failed", resp
+    assert "500 km" in resp.json["message"], resp
+    # six of them can still form a valid cohort (us-east-2 or us-east-1 left out)
+    body = expect_200(f.post(caa_body("permit.mpic.test")))
+    codes = {p["perspective_code"] for p in body["perspectives"]}
+    assert len(codes) == 6 and not {"us-east-1", "us-east-2"} <= codes, codes
+    assert body["is_valid"] is True
+    assert all(p["check_response"]["check_passed"] for p in body["perspectives"]), body
+
+
+def test_cohort_for_single_attempt_selects_another_cohort(make_fleet, knot_honest):
+    """Cohort k is deterministic per target and k; different k give (here) different sets."""
+    close = {"code": "us-east-2", "rir": "ARIN", "latitude": 39.96, "longitude": -83.00}
+    f = make_fleet(mpiclab.uniform_workers(knot_honest.address,
+                                           codes=mpiclab.CODES + ["us-east-2"]),
+                   name="cohortk", perspectives=mpiclab.STANDARD_PERSPECTIVES + [close])
+    seen = {}
+    for k in (1, 2, 3, 1):
+        body = expect_200(f.post(caa_body("permit.mpic.test", orchestration={
+            "perspective_count": 4, "cohort_for_single_attempt": k})))
+        assert body["request_orchestration_parameters"]["cohort_for_single_attempt"] == k
+        codes = frozenset(p["perspective_code"] for p in body["perspectives"])
+        assert len(codes) == 4
+        assert seen.setdefault(k, codes) == codes  # same k, same cohort
+    assert len(set(seen.values())) > 1, seen
