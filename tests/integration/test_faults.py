@@ -6,6 +6,7 @@ an unhealthy /healthz, coordinator alive; (c) Redis killed with a request in fli
 by the deadline; (d) a perspective with no worker -> reported not completed at the deadline,
 naming it; (e) after a Redis restart the fleet serves requests again.
 """
+import signal
 import threading
 import time
 
@@ -152,6 +153,37 @@ def test_redis_killed_in_flight(make_fleet, workdir, cts_honest, http01_port, he
         assert elapsed <= deadline_s + 1.0, elapsed
         assert fleet.coordinators[0].alive()
     finally:
+        fleet.stop()
+        redis.kill()
+
+
+def test_redis_hung_in_flight(make_fleet, workdir, cts_honest, http01_port, held_server):
+    """Redis stops answering (SIGSTOP) with a request in flight: hiredis 0.14 has no timeouts
+    of its own, so this proves ours: a JSON 503 by the deadline plus one command timeout."""
+    victim = "us-west-2"
+    redis = RedisServer(workdir, name="redis-hung").start()
+    token, keyauth = challenge(cts_honest)
+    slow = held_server(keyauth)
+    fleet = make_fleet(uniform_workers(cts_honest.address, http_port=http01_port,
+                                       overrides={victim: {"http_port": slow.port}}),
+                       redis=redis, name="fault-hung")
+    deadline_s, command_timeout_s = 3.0, 2.0
+    try:
+        req = Background(fleet, http01_body("hung.mpic.test", token, keyauth,
+                                            orchestration=dict(ALL_MUST_PASS,
+                                                               deadline_ms=3000)), timeout=20)
+        assert slow.first_request.wait(10), "the victim worker never fetched the challenge"
+        redis.proc.send_signal(signal.SIGSTOP)
+        resp = req.join(deadline_s + command_timeout_s + 5)
+        elapsed = time.monotonic() - req.t0
+        assert resp.status == 503, resp
+        assert isinstance(resp.json, dict) and isinstance(resp.json.get("error"), str), resp
+        assert elapsed <= deadline_s + command_timeout_s + 1.0, elapsed
+        health = fleet.get("/healthz", timeout=5)
+        assert health.status == 503, health  # the timed-out connection was dropped
+        assert fleet.coordinators[0].alive()
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
         fleet.stop()
         redis.kill()
 
