@@ -8,21 +8,26 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash deploy/install-deps.sh
 jobs="$(nproc)"
+summary="$(mktemp)"
+trap 'rm -f "$summary"' EXIT
 
 echo "== build (-Werror) =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIC_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 echo "== test =="
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900 | tee -a "$summary"
 
 echo "== build (ASan+UBSan) =="
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMPIC_WERROR=ON -DMPIC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== test (ASan+UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 | tee -a "$summary"
 
 echo "== fuzz smoke (clang libFuzzer, 2000 runs per target over the seed corpora) =="
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMPIC_FUZZERS=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_msg_job fuzz_msg_result fuzz_request fuzz_dns_msg fuzz_caa_value
-ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs" | tee -a "$summary"
+
+total=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} END {print n + 0}' "$summary")
+echo "all stages: $total passed, 0 failed"
