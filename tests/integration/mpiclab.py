@@ -461,6 +461,10 @@ class ChallTestSrv:
     def add_a(self, host, addresses):
         self._post("add-a", {"host": _fqdn(host), "addresses": list(addresses)})
 
+    def add_caa(self, host, policies):
+        """policies: [{"tag": ..., "value": ...}] (challtestsrv cannot set flags)."""
+        self._post("add-caa", {"host": host, "policies": policies})
+
     def set_servfail(self, host):
         self._post("set-servfail", {"host": _fqdn(host)})
 

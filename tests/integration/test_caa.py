@@ -2,7 +2,7 @@
 CAA checks through the full pipeline (coordinator -> Redis -> 6 workers -> knotd -> reducer):
 every zone case of zones/honest/mpic.test.zone (issue/issuewild/issuemail, critical flags,
 tag case, RFC 8657 parameters, tree climbing, CNAME chain and loop, a 1,000-record RRset over
-TCP, no CAA anywhere, REFUSED), each asserting the verdict, every perspective's outcome and
+TCP, no CAA anywhere, REFUSED, SERVFAIL below a permitting parent, resolver timeout), each asserting the verdict, every perspective's outcome and
 details, plus the exact response shape of the Open MPIC v3 API.
 """
 import time
@@ -207,3 +207,51 @@ def test_caa_domains_are_case_insensitive(fleet):
     body = expect_200(fleet.post(caa_body("deny.mpic.test", {"caa_domains": ["Other-CA.Test"]})))
     assert body["is_valid"] is True, body
     assert body["caa_check_parameters"]["caa_domains"] == ["other-ca.test"]
+
+
+@pytest.fixture(scope="module")
+def cts_fleet(make_fleet, cts_honest):
+    """Perspectives resolving through pebble-challtestsrv, which can inject SERVFAIL."""
+    return make_fleet(mpiclab.uniform_workers(cts_honest.address), name="caa-cts")
+
+
+def test_servfail_below_a_permitting_parent_is_not_permission(cts_fleet, cts_honest):
+    """RFC 8659 / BR: a failed lookup could hide a denying RRset, so it never permits, even
+    when a parent holds a permitting set (the climb stops at the first error)."""
+    cts_honest.add_caa("sf-parent.mpic.test", [{"tag": "issue", "value": "ca.mpic.test"}])
+    cts_honest.set_servfail("child.sf-parent.mpic.test")
+    try:
+        body = expect_200(cts_fleet.post(caa_body("child.sf-parent.mpic.test")))
+        assert body["is_valid"] is False, body
+        for code, cr in by_code(body).items():
+            assert cr["check_completed"] is False and cr["check_passed"] is False, (code, cr)
+            assert error_types(cr) == ["mpic_error:caa_checker:lookup"], (code, cr)
+            assert "SERVFAIL" in cr["errors"][0]["error_message"], cr
+            assert code in cr["errors"][0]["error_message"], cr
+        # the parent alone permits: the failure above is what made the difference
+        body = expect_200(cts_fleet.post(caa_body("sf-parent.mpic.test")))
+        assert body["is_valid"] is True, body
+    finally:
+        cts_honest.clear_servfail("child.sf-parent.mpic.test")
+
+
+def test_resolver_timeout_is_not_completed(make_fleet):
+    """A resolver that never answers: every perspective times out (dns_timeout_ms x tries)
+    and reports check_completed false well before the request deadline."""
+    import socket
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # bound, never read: queries vanish
+    addr = "127.0.0.1:%d" % silent.getsockname()[1]
+    try:
+        f = make_fleet(mpiclab.uniform_workers(addr), name="caa-silent")
+        t0 = time.monotonic()
+        body = expect_200(f.post(caa_body("permit.mpic.test",
+                                          orchestration={"deadline_ms": 8000})))
+        elapsed = time.monotonic() - t0
+        assert body["is_valid"] is False and body["mpic_completed"] is False, body
+        for code, cr in by_code(body).items():
+            assert cr["check_completed"] is False, (code, cr)
+            assert error_types(cr) == ["mpic_error:caa_checker:lookup"], (code, cr)
+        assert elapsed < 7.0, elapsed  # decided by the workers' timeouts, not the deadline
+    finally:
+        silent.close()
