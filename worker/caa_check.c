@@ -62,8 +62,7 @@ struct caa_check_ctx {
     int nlevels;
     int outstanding; /* lookups not yet answered (the context lives until this is 0) */
     bool finished;   /* cb has been called */
-    struct event deadline;
-    bool deadline_armed;
+    struct check_deadline deadline;
     check_done_cb cb;
     void *arg;
 };
@@ -149,10 +148,7 @@ static json_t *caa_details(json_t *present, const char *found_at, json_t *record
 static void caa_deliver(struct caa_check_ctx *ctx, struct check_result *res)
 {
     ctx->finished = true;
-    if (ctx->deadline_armed) {
-        event_del(&ctx->deadline);
-        ctx->deadline_armed = false;
-    }
+    check_deadline_cancel(&ctx->deadline);
     res->timestamp_ns = clock_real_ns();
     ctx->cb(ctx->arg, res);
     if (ctx->outstanding == 0) caa_ctx_free(ctx);
@@ -298,7 +294,7 @@ static void caa_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct caa_check_ctx *ctx = arg;
 
-    ctx->deadline_armed = false;
+    ctx->deadline.armed = false;
     if (ctx->finished) return;
     for (int i = 0; i < ctx->nlevels; i++) {
         if (ctx->levels[i].state == CAA_LEVEL_PENDING) {
@@ -415,15 +411,7 @@ void caa_check_start(const struct check_env *env, const struct check_request *re
         p = dot != NULL ? dot + 1 : p;
     }
     ctx->nlevels = nlabels;
-    if (req->deadline_ms > 0) {
-        int64_t left = req->deadline_ms - clock_now_ms();
-        struct timeval tv;
-        if (left < 0) left = 0;
-        tv.tv_sec = (time_t)(left / 1000);
-        tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
-        evtimer_assign(&ctx->deadline, env->base, caa_deadline_cb, ctx);
-        if (evtimer_add(&ctx->deadline, &tv) == 0) ctx->deadline_armed = true;
-    }
+    check_deadline_arm(&ctx->deadline, env->base, req->deadline_ms, caa_deadline_cb, ctx);
     ctx->outstanding = nlabels;
     for (int i = 0; i < nlabels; i++) {
         dns_lookup(env->base, env->resolver, ctx->levels[i].name, DNS_MSG_TYPE_CAA, caa_level_cb,

@@ -72,6 +72,29 @@ json_t *check_result_to_json(struct check_result *res, enum check_type type)
     return o;
 }
 
+void check_deadline_arm(struct check_deadline *d, struct event_base *base, int64_t deadline_ms,
+                        event_callback_fn cb, void *arg)
+{
+    int64_t left;
+    struct timeval tv;
+
+    if (deadline_ms <= 0) return;
+    left = deadline_ms - clock_now_ms();
+    if (left < 0) left = 0;
+    tv.tv_sec = (time_t)(left / 1000);
+    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    evtimer_assign(&d->ev, base, cb, arg);
+    d->armed = evtimer_add(&d->ev, &tv) == 0;
+}
+
+void check_deadline_cancel(struct check_deadline *d)
+{
+    if (d->armed) {
+        event_del(&d->ev);
+        d->armed = false;
+    }
+}
+
 /* called by libevent one loop turn after check_finish_later() */
 static void check_deferred_fire(evutil_socket_t fd, short what, void *p)
 {

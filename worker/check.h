@@ -8,6 +8,7 @@
 #define MPIC_CHECK_H
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -67,6 +68,21 @@ typedef void (*check_done_cb)(void *arg, struct check_result *res);
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,
                  void *arg);
+
+/** The deadline timer every check embeds in its context. */
+struct check_deadline {
+    struct event ev;
+    bool armed; /* added and not yet fired or cancelled */
+};
+
+/**
+ * Arms d to call cb(arg) at deadline_ms (epoch ms, clock_now_ms; at once when already past);
+ * does nothing when deadline_ms <= 0. cb must set d->armed = false first thing.
+ */
+void check_deadline_arm(struct check_deadline *d, struct event_base *base, int64_t deadline_ms,
+                        event_callback_fn cb, void *arg);
+/** Cancels d if it is armed. */
+void check_deadline_cancel(struct check_deadline *d);
 
 /** Appends an error (ignored beyond CHECK_MAX_ERRORS). */
 void check_result_add_error(struct check_result *res, const char *type, const char *fmt, ...)

@@ -37,8 +37,7 @@ struct dns01_ctx {
     char name[DNS_NAME_MAX + sizeof(DNS01_PREFIX)];
     char *expected;
     size_t expectedlen;
-    struct event deadline;
-    bool deadline_armed;
+    struct check_deadline deadline;
     check_done_cb cb;
     void *arg;
 };
@@ -108,10 +107,7 @@ static json_t *dns01_details(const char *found_at, json_t *records, int rcode, j
 static void dns01_deliver(struct dns01_ctx *ctx, struct check_result *res)
 {
     ctx->state = DNS01_STATE_FINISHED;
-    if (ctx->deadline_armed) {
-        event_del(&ctx->deadline);
-        ctx->deadline_armed = false;
-    }
+    check_deadline_cancel(&ctx->deadline);
     res->timestamp_ns = clock_real_ns();
     ctx->cb(ctx->arg, res);
     if (!ctx->lookup_pending) dns01_ctx_free(ctx);
@@ -213,7 +209,7 @@ static void dns01_deadline_cb(evutil_socket_t fd, short what, void *arg)
     struct dns01_ctx *ctx = arg;
     struct check_result res;
 
-    ctx->deadline_armed = false;
+    ctx->deadline.armed = false;
     if (ctx->state == DNS01_STATE_FINISHED) return;
     memset(&res, 0, sizeof(res));
     res.completed = false;
@@ -258,15 +254,7 @@ void dns01_check_start(const struct check_env *env, const struct check_request *
     ctx->expectedlen = json_string_length(json_object_get(req->params, "key_authorization_hash"));
     ctx->expected = util_xmalloc(ctx->expectedlen + 1);
     memcpy(ctx->expected, expected, ctx->expectedlen + 1);
-    if (req->deadline_ms > 0) {
-        int64_t left = req->deadline_ms - clock_now_ms();
-        struct timeval tv;
-        if (left < 0) left = 0;
-        tv.tv_sec = (time_t)(left / 1000);
-        tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
-        evtimer_assign(&ctx->deadline, env->base, dns01_deadline_cb, ctx);
-        if (evtimer_add(&ctx->deadline, &tv) == 0) ctx->deadline_armed = true;
-    }
+    check_deadline_arm(&ctx->deadline, env->base, req->deadline_ms, dns01_deadline_cb, ctx);
     ctx->lookup_pending = true;
     dns_lookup(env->base, env->resolver, ctx->name, DNS_MSG_TYPE_TXT, dns01_lookup_cb, ctx);
 }
