@@ -11,7 +11,10 @@
 #include <cmocka.h>
 
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,11 +113,29 @@ static struct redis_client *new_client(struct event_base *base, int command_time
     return redis_client_new(base, &o);
 }
 
+/* A port the kernel just reported free (bind to port 0), for redis-server to take. */
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
 static int setup(void **state)
 {
     (void)state;
-    for (int attempt = 0; attempt < 20; attempt++) {
-        redis_port = 20000 + (int)(clock_mono_ms() % 20000) + attempt;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        redis_port = free_port();
+        if (redis_port <= 0) continue;
         redis_pid = start_redis(redis_port);
         /* wait until it accepts a PING */
         struct event_base *base = event_base_new();
@@ -127,6 +148,8 @@ static int setup(void **state)
             run_until(base, &l.calls, 1, 2000);
             ok = l.type == REDIS_REPLY_STATUS;
         }
+        /* the server that answered must be ours, not another test's on a reused port */
+        ok = ok && waitpid(redis_pid, NULL, WNOHANG) == 0;
         redis_client_free(rc);
         event_base_free(base);
         if (ok) return 0;
