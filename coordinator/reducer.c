@@ -168,6 +168,7 @@ static void reducer_read_cb(void *arg, redisReply *reply, const char *errstr)
 
     r->reading = false;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (r->co->draining && reply == NULL) return; /* shutting down */
         log_warn("XREADGROUP on %s failed: %s", r->co->results_key, reply ? reply->str : errstr);
         evtimer_add(&r->retry_timer, &tv);
         return;

@@ -32,6 +32,7 @@ static void replies_read_cb(void *arg, redisReply *reply, const char *errstr)
 
     r->reading = false;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (r->co->draining && reply == NULL) return; /* shutting down */
         log_warn("XREAD on %s failed: %s", r->co->replies_key, reply ? reply->str : errstr);
         evtimer_add(&r->retry_timer, &tv);
         return;
