@@ -253,6 +253,7 @@ static void consumer_read_cb(void *arg, redisReply *reply, const char *errstr)
 
     c->reading = false;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (c->stopped && reply == NULL) return; /* shutting down */
         log_warn("XREADGROUP on %s failed: %s", c->stream, reply ? reply->str : errstr);
         if (reply && strncmp(reply->str, "NOGROUP", 7) == 0) c->group_ready = false;
         evtimer_add(&c->retry_timer, &tv);
