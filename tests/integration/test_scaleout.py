@@ -2,7 +2,8 @@
 Scale-out: two mpic-coordinator processes on the same key_prefix (one shared set of streams,
 one reducer consumer group) both answer; concurrent requests spread over both are all decided
 correctly, whichever coordinator's reducer records and finalizes them. Also: a coordinator
-stopped with SIGTERM exits 0 while the other keeps serving.
+stopped with SIGTERM exits 0 while the other keeps serving, and the requests of a coordinator
+killed with SIGKILL are decided at their deadline by the survivor's sweeper.
 """
 import concurrent.futures
 
@@ -54,3 +55,45 @@ def test_one_coordinator_stopped_other_serves(fleet):
     assert fleet.coordinators[1].stop() == 0
     for target, valid in TARGETS.items():
         assert expect_200(fleet.post(caa_body(target)))["is_valid"] is valid, target
+
+
+def test_requests_of_a_dead_coordinator_are_decided_by_another(make_fleet, knot_honest):
+    """The holder is SIGKILLed while its request waits for a perspective that has no worker:
+    the deadline lives in Redis (<prefix>:due), so the surviving coordinator's sweeper claims
+    it, decides it at the deadline (the silent perspective counted as a non-corroboration)
+    and publishes it exactly once."""
+    import redis as redislib
+
+    silent = "us-west-2"
+    workers = mpiclab.uniform_workers(knot_honest.address,
+                                      codes=[c for c in mpiclab.CODES if c != silent])
+    fleet = make_fleet(workers, name="orphan", ncoordinators=2)
+    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port)
+    pattern = f"{fleet.key_prefix}:{{*}}:req"
+    body = caa_body("permit.mpic.test", orchestration={"perspective_count": 6,
+                                                        "quorum_count": 6, "deadline_ms": 2000})
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    sender = pool.submit(fleet.post, body, 15.0, 0)
+    mpiclab.wait_until(lambda: len(r.keys(pattern)) == 1, 10.0, "the request to be admitted")
+    fleet.coordinators[0].kill()
+    try:
+        sender.result(10)
+    except Exception:
+        pass  # the client of a killed coordinator sees its connection drop
+    pool.shutdown()
+    key = r.keys(pattern)[0]
+    rid = key.split(b"{")[1].split(b"}")[0]
+    mpiclab.wait_until(lambda: r.hget(key, "state") == b"replied", 10.0,
+                       "the orphaned request to be published by the other coordinator")
+    req = {k.decode(): v.decode() for k, v in r.hgetall(key).items()}
+    assert req["verdict"] == "invalid", req  # 5/6 passed, quorum 6
+    assert "at the deadline" in req["reason"], req
+    assert int(req["decided_at"]) >= int(req["deadline"]), req
+    st = {k.decode(): v.decode() for k, v in r.hgetall(key.replace(b":req", b":st")).items()}
+    assert sorted(st) == sorted(c for c in mpiclab.CODES if c != silent), st
+    assert set(st.values()) == {"P"}, st
+    assert r.zscore(f"{fleet.key_prefix}:due", rid) is None  # claimed and removed
+    # the notification went to the dead holder's stream, exactly once
+    holder_stream = f"{fleet.key_prefix}:replies:{{{req['holder']}}}"
+    assert [e[1][b"r"] for e in r.xrange(holder_stream)] == [rid]
+    assert fleet.get("/healthz", coordinator=1).status == 200
