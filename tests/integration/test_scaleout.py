@@ -3,7 +3,8 @@ Scale-out: two mpic-coordinator processes on the same key_prefix (one shared set
 one reducer consumer group) both answer; concurrent requests spread over both are all decided
 correctly, whichever coordinator's reducer records and finalizes them. Also: a coordinator
 stopped with SIGTERM exits 0 while the other keeps serving, and the requests of a coordinator
-killed with SIGKILL are decided at their deadline by the survivor's sweeper.
+killed with SIGKILL are decided at their deadline by the survivor's sweeper, and a result
+left unacknowledged by a dead reducer is reclaimed with XAUTOCLAIM and still counts.
 """
 import concurrent.futures
 
@@ -97,3 +98,48 @@ def test_requests_of_a_dead_coordinator_are_decided_by_another(make_fleet, knot_
     holder_stream = f"{fleet.key_prefix}:replies:{{{req['holder']}}}"
     assert [e[1][b"r"] for e in r.xrange(holder_stream)] == [rid]
     assert fleet.get("/healthz", coordinator=1).status == 200
+
+
+GHOST_READ = """
+local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1])
+redis.call('XREADGROUP', 'GROUP', 'reducers', 'ghost', 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+return id
+"""
+
+
+def test_results_left_pending_by_a_dead_reducer_are_reclaimed(make_fleet, knot_honest):
+    """A result delivered to a reducer that died before acknowledging it (simulated: a
+    'ghost' consumer reads it atomically with the XADD and never acks) is taken over with
+    XAUTOCLAIM after result_visibility_timeout_ms and still counts for its request."""
+    import msgpack
+    import redis as redislib
+
+    silent = "ap-northeast-1"
+    workers = mpiclab.uniform_workers(knot_honest.address,
+                                      codes=[c for c in mpiclab.CODES if c != silent])
+    fleet = make_fleet(workers, name="ghost", streams={"result_visibility_timeout_ms": 1000})
+    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port)
+    pattern = f"{fleet.key_prefix}:{{*}}:req"
+    body = caa_body("permit.mpic.test", orchestration={"perspective_count": 6,
+                                                        "quorum_count": 6, "deadline_ms": 6000})
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    sender = pool.submit(fleet.post, body, 15.0, 0)
+    mpiclab.wait_until(lambda: len(r.keys(pattern)) == 1, 10.0, "the request to be admitted")
+    rid = r.keys(pattern)[0].split(b"{")[1].split(b"}")[0].decode()
+    details = {"caa_record_present": True, "found_at": "permit.mpic.test",
+               "records_seen": ['0 issue "ca.mpic.test"']}
+    blob = msgpack.packb({"v": 1, "rid": rid, "att": 1, "p": silent, "ct": "caa",
+                          "cr": {"check_completed": True, "check_passed": True, "errors": None,
+                                 "timestamp_ns": 1, "check_type": "caa", "details": details}})
+    r.eval(GHOST_READ, 1, f"{fleet.key_prefix}:results", blob)
+    pending = r.xpending(f"{fleet.key_prefix}:results", "reducers")
+    assert {c["name"] for c in pending["consumers"]} >= {b"ghost"}, pending
+    resp = sender.result(15)
+    pool.shutdown()
+    answer = expect_200(resp)
+    assert answer["is_valid"] is True, answer  # 6/6, including the reclaimed result
+    assert resp.elapsed < 5.0, resp.elapsed  # well before the 6 s deadline
+    assert by_code(answer)[silent]["details"] == details
+    mpiclab.wait_until(
+        lambda: r.xpending(f"{fleet.key_prefix}:results", "reducers")["pending"] == 0, 5.0,
+        "the reclaimed result to be acknowledged")
