@@ -270,7 +270,15 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
     struct timeval tv;
     int64_t delay;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) held_note_failure(h, reply, errstr);
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        held_note_failure(h, reply, errstr);
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        held_note_failure(h, NULL, "the request record transaction was aborted");
+    } else if (reply->type == REDIS_REPLY_ARRAY) { /* EXEC: one reply per queued command */
+        for (size_t i = 0; i < reply->elements; i++)
+            if (reply->element[i]->type == REDIS_REPLY_ERROR)
+                held_note_failure(h, reply->element[i], errstr);
+    }
     if (--h->outstanding == 0 && h->state == HELD_ADMITTING) {
         if (h->failed) {
             held_unavailable(h, h->failure);
@@ -360,9 +368,14 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     snprintf(maxlen_s, sizeof(maxlen_s), "%d", cfg->jobs_maxlen);
     keys_req(req_key, sizeof(req_key), cfg->key_prefix, h->entry.rid);
 
-    /* pipelined on one connection, so Redis applies them in this order */
-    h->outstanding = 3 + cohort->n;
+    /*
+     * Pipelined on one connection, so Redis applies them in this order. The record and its TTL
+     * are one transaction: a connection lost between them would leave a record that never
+     * expires and that nothing else removes.
+     */
+    h->outstanding = 5 + cohort->n;
     h->refs += h->outstanding;
+    redis_client_command(co->cmd, held_admit_cb, h, 0, "MULTI");
     redis_client_command(co->cmd, held_admit_cb, h, 0,
                          "HSET %s state open attempt 1 cohort %s rirs %s n %s q %s deadline %s "
                          "holder %s check_type %s target %s trace %s created %s echo %s",
@@ -370,6 +383,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
                          check_type_name(ar->check_type), ar->target_raw,
                          ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "PEXPIRE %s %s", req_key, ttl_s);
+    redis_client_command(co->cmd, held_admit_cb, h, 0, "EXEC");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "ZADD %s %s %s", co->due_key, dl_s,
                          h->entry.rid);
     for (int i = 0; i < cohort->n; i++) {

@@ -27,6 +27,7 @@
 #include "util.h"
 
 #define COORD_MAX_BODY (1024 * 1024) /* evhttp's own cap; /mpic answers 413 above 64 KiB */
+#define COORD_GROUPS_RETRY_MS 500     /* group creation answered with an error: try again */
 
 struct coordinator {
     struct coord co;
@@ -36,6 +37,7 @@ struct coordinator {
     int groups_outstanding;
     bool groups_failed;
     struct event *sigterm, *sigint, *drain_timer;
+    struct event *groups_retry; /* group creation failed on a live connection */
     int64_t drain_deadline;
 };
 
@@ -63,16 +65,31 @@ static void coordinator_group_cb(void *arg, redisReply *reply, const char *errst
         c->groups_failed = true;
     }
     if (--c->groups_outstanding > 0) return;
-    if (c->groups_failed) return; /* retried on the next reconnect of the command connection */
+    if (c->groups_failed) {
+        /* an error reply (LOADING, OOM, BUSY, WRONGTYPE...) on a connection that stays up;
+         * a lost connection is retried by the next reconnect instead */
+        struct timeval tv = {0, COORD_GROUPS_RETRY_MS * 1000};
+        if (c->groups_retry && redis_client_is_ready(c->co.cmd)) event_add(c->groups_retry, &tv);
+        return;
+    }
     if (!c->co.groups_ready) log_info("consumer groups ready; serving");
     c->co.groups_ready = true;
     reducer_kick(c->reducer);
     replies_kick(c->replies);
 }
 
+/* called by libevent COORD_GROUPS_RETRY_MS after a failed group creation */
+static void coordinator_groups_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct coordinator *c = arg;
+    if (!c->co.groups_ready && c->groups_outstanding == 0 && redis_client_is_ready(c->co.cmd))
+        coordinator_setup_groups(c);
+}
+
 static void coordinator_setup_groups(struct coordinator *c)
 {
     char key[KEYS_MAX];
+    if (c->groups_retry) event_del(c->groups_retry);
     c->groups_failed = false;
     c->groups_outstanding = c->cfg.nperspectives + 1;
     for (int i = 0; i < c->cfg.nperspectives; i++) {
@@ -248,6 +265,7 @@ int main(int argc, char **argv)
     c.sigterm = evsignal_new(c.co.base, SIGTERM, coordinator_signal_cb, &c);
     c.sigint = evsignal_new(c.co.base, SIGINT, coordinator_signal_cb, &c);
     c.drain_timer = event_new(c.co.base, -1, EV_PERSIST, coordinator_drain_cb, &c);
+    c.groups_retry = evtimer_new(c.co.base, coordinator_groups_retry_cb, &c);
     event_add(c.sigterm, NULL);
     event_add(c.sigint, NULL);
     redis_client_start(c.co.cmd);
@@ -266,7 +284,14 @@ done:
     if (c.sigterm) event_free(c.sigterm);
     if (c.sigint) event_free(c.sigint);
     if (c.drain_timer) event_free(c.drain_timer);
-    /* clients first: their pending callbacks still reach a live reducer and listener */
+    if (c.groups_retry) event_free(c.groups_retry);
+    c.groups_retry = NULL;
+    /*
+     * Clients first: their pending callbacks still reach a live reducer and listener. Those
+     * callbacks must not start new reads: the reducer's read checks groups_ready before it
+     * looks at its (maybe already freed) blocking connection.
+     */
+    c.co.groups_ready = false;
     redis_client_free(c.co.rblock);
     redis_client_free(c.co.pblock);
     redis_client_free(c.co.cmd);

@@ -28,6 +28,7 @@ struct reducer {
     struct coord *co;
     bool reading;
     bool reclaiming;
+    bool creating_group; /* an XGROUP CREATE after NOGROUP is outstanding */
     int inflight;
     int64_t next_gc_ms; /* monotonic time of the next stale-consumer cleanup */
     struct event retry_timer;
@@ -160,6 +161,33 @@ static void reducer_entries(struct reducer *r, const redisReply *entries)
     }
 }
 
+/* called by redis_client with the XGROUP CREATE reply sent after a NOGROUP error */
+static void reducer_group_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reducer *r = arg;
+    r->creating_group = false;
+    if (reply == NULL ||
+        (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0))
+        log_warn("recreating group %s on %s failed: %s", KEYS_GROUP_REDUCERS, r->co->results_key,
+                 reply ? reply->str : errstr);
+    else
+        log_info("recreated group %s on %s", KEYS_GROUP_REDUCERS, r->co->results_key);
+}
+
+/*
+ * The results stream or its group vanished while the connections stayed up (eviction, FLUSHDB,
+ * DEL): recreate the group, or no result would ever be read again. Workers do the same for
+ * their job streams.
+ */
+static void reducer_recreate_group(struct reducer *r)
+{
+    struct coord *co = r->co;
+    if (r->creating_group) return;
+    r->creating_group = true;
+    redis_client_command(co->cmd, reducer_group_cb, r, 0, "XGROUP CREATE %s %s 0 MKSTREAM",
+                         co->results_key, KEYS_GROUP_REDUCERS);
+}
+
 /* called by redis_client with the XREADGROUP reply (NIL when BLOCK expired) */
 static void reducer_read_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -170,6 +198,7 @@ static void reducer_read_cb(void *arg, redisReply *reply, const char *errstr)
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (r->co->draining && reply == NULL) return; /* shutting down */
         log_warn("XREADGROUP on %s failed: %s", r->co->results_key, reply ? reply->str : errstr);
+        if (reply != NULL && strncmp(reply->str, "NOGROUP", 7) == 0) reducer_recreate_group(r);
         evtimer_add(&r->retry_timer, &tv);
         return;
     }
