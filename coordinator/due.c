@@ -17,7 +17,7 @@
 #include "util.h"
 
 #define DUE_SWEEP_MS 250
-#define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long */
+#define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long ... */
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
 
 struct due_op {
@@ -317,7 +317,11 @@ static void due_sweep_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct coord *co = arg;
     char max[24];
     if (!redis_client_is_ready(co->cmd)) return;
-    snprintf(max, sizeof(max), "%lld", (long long)(clock_now_ms() - DUE_SWEEP_LAG_MS));
+    /* ... plus the result visibility timeout: results a dead holder had read but not yet
+     * recorded are reclaimed by the reducers before its requests are judged */
+    snprintf(max, sizeof(max), "%lld",
+             (long long)(clock_now_ms() - DUE_SWEEP_LAG_MS -
+                         co->cfg->result_visibility_timeout_ms));
     redis_client_command(co->cmd, due_sweep_cb, co, 0, "ZRANGEBYSCORE %s -inf %s LIMIT 0 32",
                          co->due_key, max);
 }

@@ -28,7 +28,10 @@ void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool
                   due_done_cb cb, void *arg);
 /** Reads the tally (lua/tally) and calls due_evaluate. */
 void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg);
-/** Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s. */
+/**
+ * Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s plus the
+ * result visibility timeout (so a dead holder's unrecorded results are reclaimed first).
+ */
 void due_start_sweeper(struct coord *co);
 /** Stops the sweeper and drops armed grace timers (other coordinators take their entries). */
 void due_shutdown(struct coord *co);
