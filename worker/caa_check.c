@@ -259,6 +259,12 @@ static void caa_evaluate(struct caa_check_ctx *ctx)
             caa_finish_set(ctx, lv);
             return;
         }
+        /* NXDOMAIN below the TLD is an empty set; for the TLD itself it is an error (as
+         * Boulder: never issue under a TLD that does not exist). */
+        if (lv->status == DNS_LOOKUP_NXDOMAIN && i == ctx->nlevels - 1) {
+            caa_finish_lookup_error(ctx, lv->name, "NXDOMAIN for the top-level domain");
+            return;
+        }
     }
     caa_finish_no_records(ctx);
 }

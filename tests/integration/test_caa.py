@@ -17,6 +17,10 @@ PERMIT = ['0 issue "ca.mpic.test"']
 OTHER = ['0 issue "other-ca.test"']
 SMIME = {"certificate_type": "s-mime"}
 ACCOUNT = "https://acme.mpic.test/acct/1234"
+CRITCONTACT = ['128 iodef "mailto:security@mpic.test"', '128 contactemail "security@mpic.test"',
+               '128 contactphone "+1 555 0100"', '0 issue "ca.mpic.test"']
+PARAMS = (f'0 issue " ca.mpic.test ; accounturi={ACCOUNT} ; '
+          'validationmethods=dns-01,http-01 "')
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +89,39 @@ CASES = [
     ("tree-climb-to-parent", "x.y.climb.mpic.test", None, False, "climb.mpic.test", OTHER),
     ("nxdomain-climbs", "nx.mpic.test", None, True, "mpic.test", APEX),
     ("cname-chain", "alias.mpic.test", None, False, "alias.mpic.test", OTHER),
+    # caatestsuite.com shapes: the climb runs on the original name, the alias is a level
+    ("cname-deny", "cname-deny.mpic.test", None, False, "cname-deny.mpic.test", OTHER),
+    ("sub1-cname-deny", "sub1.cname-deny.mpic.test", None, False, "cname-deny.mpic.test",
+     OTHER),
+    ("deny-below-permit-stops-at-first-set", "deny.permit.mpic.test", None, False,
+     "deny.permit.mpic.test", OTHER),
+    ("dname-synthesized-cname", "x.dn.mpic.test", None, False, "x.dn.mpic.test", OTHER),
+    ("dname-owner-climbs", "dn.mpic.test", None, True, "mpic.test", APEX),
+    ("mixedcase-tag", "mixedcase.mpic.test", None, True, "mixedcase.mpic.test",
+     ['0 IsSuE "ca.mpic.test"']),
+    ("critical-iodef-contact-are-known", "critcontact.mpic.test", None, True,
+     "critcontact.mpic.test", CRITCONTACT),
+    ("params-whitespace-match", "params.mpic.test",
+     {"account_uri": ACCOUNT, "validation_method": "http-01"}, True, "params.mpic.test",
+     [PARAMS]),
+    ("params-whitespace-other-method", "params.mpic.test",
+     {"account_uri": ACCOUNT, "validation_method": "tls-alpn-01"}, False, "params.mpic.test",
+     [PARAMS]),
+    ("duplicate-accounturi-unsatisfiable", "dupacct.mpic.test", {"account_uri": ACCOUNT},
+     False, "dupacct.mpic.test", [f'0 issue "ca.mpic.test; accounturi={ACCOUNT}; '
+                                  f'accounturi={ACCOUNT}"']),
+    ("duplicate-validationmethods-unsatisfiable", "dupmethods.mpic.test", None, False,
+     "dupmethods.mpic.test",
+     ['0 issue "ca.mpic.test; validationmethods=dns-01; validationmethods=dns-01"']),
+    ("issuer-trailing-semicolon", "trailsemi.mpic.test", None, True, "trailsemi.mpic.test",
+     ['0 issue "ca.mpic.test;"']),
+    ("param-trailing-semicolon-malformed", "trailsemi-param.mpic.test",
+     {"validation_method": "dns-01"}, False, "trailsemi-param.mpic.test",
+     ['0 issue "ca.mpic.test; validationmethods=dns-01;"']),
+    ("non-ascii-value-malformed", "nonascii.mpic.test", None, False, "nonascii.mpic.test",
+     ['0 issue "ca.mpic.test\\195\\169"']),
+    ("xss-value-malformed", "xss.mpic.test", None, False, "xss.mpic.test",
+     ['0 issue "<script>alert(\\"ca.mpic.test\\")</script>"']),
 ]
 
 
@@ -255,3 +292,82 @@ def test_resolver_timeout_is_not_completed(make_fleet):
         assert elapsed < 7.0, elapsed  # decided by the workers' timeouts, not the deadline
     finally:
         silent.close()
+
+
+class _FakeDNS:
+    """
+    A scripted DNS server (dnslib, UDP and TCP on one loopback port) for answers knotd cannot
+    give: NXDOMAIN for a whole top-level domain ("nxtld"), and a CAA answer whose TC bit is set
+    over UDP *and* over TCP ("tc.fake.test"). Every other name gets NOERROR without records.
+    """
+
+    def __init__(self):
+        import dnslib
+        import dnslib.server
+
+        class Resolver:
+            def resolve(self, request, handler):  # called by dnslib for every query
+                q = request.q
+                name = str(q.qname).rstrip(".").lower()
+                reply = request.reply()
+                if name == "nxtld" or name.endswith(".nxtld"):
+                    reply.header.rcode = dnslib.RCODE.NXDOMAIN
+                elif name == "tc.fake.test" and q.qtype == dnslib.QTYPE.CAA:
+                    reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.CAA, ttl=60,
+                                               rdata=dnslib.CAA(0, "issue", "ca.mpic.test")))
+                    reply.header.tc = 1  # on UDP and on the TCP retry alike
+                return reply
+
+        class Quiet(dnslib.server.DNSLogger):
+            def __init__(self):
+                super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data")
+
+            def log_prefix(self, handler):  # called by dnslib; keep stderr quiet
+                return ""
+
+        self.port = mpiclab.free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.servers = [dnslib.server.DNSServer(Resolver(), port=self.port, address="127.0.0.1",
+                                                tcp=tcp, logger=Quiet())
+                        for tcp in (False, True)]
+
+    def start(self):
+        for s in self.servers:
+            s.start_thread()
+        return self
+
+    def stop(self):
+        for s in self.servers:
+            s.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_dns_fleet(make_fleet):
+    dns = _FakeDNS().start()
+    try:
+        yield make_fleet(mpiclab.uniform_workers(dns.address), name="caa-fake")
+    finally:
+        dns.stop()
+
+
+def test_nxdomain_at_tld_is_a_lookup_failure(fake_dns_fleet):
+    """Boulder: NXDOMAIN for the TLD itself is an error (no issuance under a removed TLD),
+    while NXDOMAIN below the TLD is an empty set."""
+    body = expect_200(fake_dns_fleet.post(caa_body("www.example.nxtld")))
+    assert body["is_valid"] is False, body
+    for code, cr in by_code(body).items():
+        assert cr["check_completed"] is False and cr["check_passed"] is False, (code, cr)
+        assert error_types(cr) == ["mpic_error:caa_checker:lookup"], (code, cr)
+        assert "nxtld" in cr["errors"][0]["error_message"], cr
+        assert "NXDOMAIN" in cr["errors"][0]["error_message"], cr
+
+
+def test_truncated_tcp_answer_is_a_lookup_failure(fake_dns_fleet):
+    """TC over UDP makes c-ares retry over TCP; a TCP answer that is still marked truncated
+    could hide a critical property, so it is never used (Boulder PR #8839)."""
+    body = expect_200(fake_dns_fleet.post(caa_body("tc.fake.test")))
+    assert body["is_valid"] is False, body
+    for code, cr in by_code(body).items():
+        assert cr["check_completed"] is False and cr["check_passed"] is False, (code, cr)
+        assert error_types(cr) == ["mpic_error:caa_checker:lookup"], (code, cr)
+        assert "truncated" in cr["errors"][0]["error_message"], cr

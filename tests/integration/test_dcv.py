@@ -246,3 +246,81 @@ def test_dns01_servfail_not_completed(fleet, cts_honest):
     assert body["mpic_completed"] is False
     for code, cr in all_perspectives(body, False, False).items():
         assert error_types(cr) == ["mpic_error:dcv_checker:lookup"], (code, cr)
+
+
+# ------------------------------------------------------- dns-01 record shapes (knotd) ----
+
+@pytest.fixture(scope="module")
+def knot_fleet(make_fleet, knot_honest):
+    return make_fleet(mpiclab.uniform_workers(knot_honest.address), name="dcv-knot")
+
+
+@pytest.mark.parametrize("target,value,passed,seen,chain", [
+    # the character-strings of one TXT record are concatenated without a separator
+    ("multistr.mpic.test", "part1-part2", True, ["part1-part2", "other"], None),
+    ("multistr.mpic.test", "part1-", False, ["part1-part2", "other"], None),
+    # an empty TXT record is a record (seen, no match), not a missing one
+    ("emptytxt.mpic.test", "anything", False, [""], None),
+    # no trimming: leading/trailing spaces are part of the value
+    ("spaced.mpic.test", "spaced-value", False, [" spaced-value "], None),
+], ids=["multi-string", "multi-string-prefix", "empty-txt", "no-trim"])
+def test_dns01_record_shapes(knot_fleet, target, value, passed, seen, chain):
+    body = expect_200(knot_fleet.post(dns01_body(target, value)))
+    assert body["is_valid"] is passed, body
+    for code, cr in all_perspectives(body, True, passed).items():
+        d = cr["details"]
+        assert sorted(d["records_seen"]) == sorted(seen), (code, d)
+        assert d["found_at"] == f"_acme-challenge.{target}", d
+        assert (d["cname_chain"] or None) == chain, d
+        if passed:
+            assert cr["errors"] in (None, []), (code, cr)
+        else:
+            assert error_types(cr) == ["mpic_error:dcv_checker:mismatch"], (code, cr)
+
+
+@pytest.fixture(scope="module")
+def case_dns_fleet(make_fleet):
+    """
+    Perspectives resolving through a scripted dnslib server (knotd stores names in lower
+    case, so it cannot answer with a mixed-case CNAME target): _acme-challenge.casecname.fake.test
+    is a CNAME to _ACME-Challenge.Landing.FAKE.test, whose TXT record comes back with an owner
+    in yet another case, in the same answer.
+    """
+    import dnslib
+    import dnslib.server
+
+    class Resolver:
+        def resolve(self, request, handler):  # called by dnslib for every query
+            q = request.q
+            reply = request.reply()
+            if str(q.qname).lower() == "_acme-challenge.casecname.fake.test.":
+                reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.CNAME, ttl=60,
+                                           rdata=dnslib.CNAME("_ACME-Challenge.Landing.FAKE.test.")))
+                reply.add_answer(dnslib.RR("_acme-challenge.LANDING.fake.TEST.", dnslib.QTYPE.TXT,
+                                           ttl=60, rdata=dnslib.TXT("landed-value")))
+            return reply
+
+    class Quiet(dnslib.server.DNSLogger):
+        def __init__(self):
+            super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data")
+
+    port = mpiclab.free_port()
+    servers = [dnslib.server.DNSServer(Resolver(), port=port, address="127.0.0.1", tcp=tcp,
+                                       logger=Quiet()) for tcp in (False, True)]
+    for s in servers:
+        s.start_thread()
+    try:
+        yield make_fleet(mpiclab.uniform_workers(f"127.0.0.1:{port}"), name="dcv-case")
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_dns01_cname_target_in_another_case(case_dns_fleet):
+    body = expect_200(case_dns_fleet.post(dns01_body("casecname.fake.test", "landed-value")))
+    assert body["is_valid"] is True, body
+    for code, cr in all_perspectives(body, True, True).items():
+        d = cr["details"]
+        assert d["records_seen"] == ["landed-value"], (code, d)
+        assert d["cname_chain"] == ["_ACME-Challenge.Landing.FAKE.test."], d
+        assert d["found_at"] == "_acme-challenge.casecname.fake.test", d

@@ -299,6 +299,28 @@ static void server_cb(struct evhttp_request *req, void *arg)
             snprintf(loc, sizeof(loc), "hops%d", (int)(k - 1));
             reply(req, 307, loc, "", 0);
         }
+    } else if (strcmp(p, "nolocation") == 0) {
+        reply(req, 302, NULL, "moved", 5); /* a 3xx without Location is a final answer */
+    } else if (strcmp(p, "atcap") == 0 || strcmp(p, "overcap") == 0) {
+        /* the key authorization padded with spaces to exactly the body limit (or one more) */
+        char buf[HTTP01_MIN_BODY_LIMIT + 1];
+        size_t n = strcmp(p, "atcap") == 0 ? HTTP01_MIN_BODY_LIMIT : HTTP01_MIN_BODY_LIMIT + 1;
+        memset(buf, ' ', sizeof(buf));
+        memcpy(buf, KA, strlen(KA));
+        reply(req, 200, NULL, buf, n);
+    } else if (strcmp(p, "chunked") == 0) {
+        struct evbuffer *b = evbuffer_new();
+        evhttp_send_reply_start(req, 200, "OK"); /* HTTP/1.1 chunked transfer coding */
+        evbuffer_add(b, "tok123.", 7);
+        evhttp_send_reply_chunk(req, b);
+        evbuffer_add(b, "thumbprint-XYZ\n", 15);
+        evhttp_send_reply_chunk(req, b);
+        evhttp_send_reply_end(req);
+        evbuffer_free(b);
+    } else if (strcmp(p, "userinfo") == 0) {
+        reply(req, 302, "http://user:pw@127.0.0.1/.well-known/acme-challenge/good", "", 0);
+    } else if (strcmp(p, "dotdot") == 0) {
+        reply(req, 302, "../acme-challenge/./x/../good#frag", "", 0);
     } else if (strcmp(p, "slow") == 0) {
         return; /* never answers: the deadline must fire */
     } else {
@@ -532,6 +554,47 @@ static void test_check_mismatch_and_size(void **state)
     assert_int_equal(strlen(detail_str(f, "response_page")), 344);
 }
 
+static void test_check_response_shapes(void **state)
+{
+    struct fixture *f = *state;
+    json_t *hist;
+
+    run_check(f, "127.0.0.1", "nolocation", NULL, 5000);
+    assert_true(f->res.completed);
+    assert_false(f->res.passed);
+    assert_string_equal(err_type(f), "mpic_error:http");
+    assert_true(msg_has(f, "Response status 302"));
+    assert_int_equal(json_integer_value(json_object_get(f->res.details, "response_status_code")),
+                     302);
+
+    run_check(f, "127.0.0.1", "atcap", NULL, 5000); /* exactly the limit: read whole, trimmed */
+    assert_true(f->res.completed);
+    assert_true(f->res.passed);
+
+    run_check(f, "127.0.0.1", "overcap", NULL, 5000);
+    assert_true(f->res.completed);
+    assert_false(f->res.passed);
+    assert_true(msg_has(f, "too large"));
+
+    run_check(f, "127.0.0.1", "chunked", NULL, 5000);
+    assert_true(f->res.completed);
+    assert_true(f->res.passed);
+
+    run_check(f, "127.0.0.1", "userinfo", NULL, 5000);
+    assert_true(f->res.completed);
+    assert_false(f->res.passed);
+    assert_string_equal(err_type(f), "mpic_error:redirect:invalid");
+    assert_true(msg_has(f, "userinfo"));
+
+    run_check(f, "127.0.0.1", "dotdot", NULL, 5000); /* dot segments resolved, fragment gone */
+    assert_true(f->res.completed);
+    assert_true(f->res.passed);
+    hist = json_object_get(f->res.details, "response_history");
+    assert_int_equal(json_array_size(hist), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 0), "url")),
+                        "http://127.0.0.1/.well-known/acme-challenge/good");
+}
+
 static void test_check_http_errors(void **state)
 {
     struct fixture *f = *state;
@@ -621,6 +684,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_bad_redirects, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_check_mismatch_and_size, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_check_response_shapes, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_check_http_errors, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_check_deadline, fixture_setup, fixture_teardown),
