@@ -289,7 +289,9 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
             tv.tv_sec = delay / 1000;
             tv.tv_usec = (delay % 1000) * 1000;
             evtimer_add(&h->deadline_timer, &tv);
-            delay += 2 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS;
+            /* the deadline path makes a few sequential round trips (tally, finalize,
+             * publish, render), each bounded by the command timeout */
+            delay += 4 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS;
             tv.tv_sec = delay / 1000;
             tv.tv_usec = (delay % 1000) * 1000;
             evtimer_add(&h->hard_timer, &tv);

@@ -284,13 +284,27 @@ void due_process(struct coord *co, const char *rid, bool due_reached, due_done_c
     due_fetch_tally(due_op_new(co, rid, due_reached, cb, arg));
 }
 
+/* called by due_process when a claimed entry was handled: on failure, give the claim back */
+static void due_claimed_done_cb(void *arg, bool ok)
+{
+    struct due_claim *t = arg;
+    char now[24];
+    if (!ok) {
+        snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+        redis_client_command(t->co->cmd, due_ignore_cb, NULL, 0, "ZADD %s NX %s %s",
+                             t->co->due_key, now, t->rid);
+    }
+    free(t);
+}
+
 /* called by redis_client with the ZREM claim of one overdue entry */
 static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_claim *t = arg;
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         log_info("request %s: taken over from its coordinator (overdue)", t->rid);
-        due_process(t->co, t->rid, true, NULL, NULL);
+        due_process(t->co, t->rid, true, due_claimed_done_cb, t);
+        return;
     }
     free(t);
 }

@@ -28,6 +28,7 @@ struct reducer {
     struct coord *co;
     bool reading;
     bool reclaiming;
+    char reclaim_cursor[48]; /* where the next XAUTOCLAIM scan continues ("0-0": from the start) */
     bool creating_group; /* an XGROUP CREATE after NOGROUP is outstanding */
     int inflight;
     int64_t next_gc_ms; /* monotonic time of the next stale-consumer cleanup */
@@ -238,6 +239,8 @@ static void reducer_reclaim_cb(void *arg, redisReply *reply, const char *errstr)
     struct reducer *r = arg;
     r->reclaiming = false;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return;
+    if (reply->element[0]->type == REDIS_REPLY_STRING)
+        util_strlcpy(r->reclaim_cursor, reply->element[0]->str, sizeof(r->reclaim_cursor));
     if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
         log_info("reclaimed %zu result(s) left by another coordinator",
                  reply->element[1]->elements);
@@ -259,8 +262,8 @@ static void reducer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     snprintf(idle, sizeof(idle), "%d", co->cfg->result_visibility_timeout_ms);
     r->reclaiming = true;
-    redis_client_command(co->cmd, reducer_reclaim_cb, r, 0, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 64",
-                         co->results_key, KEYS_GROUP_REDUCERS, co->id, idle);
+    redis_client_command(co->cmd, reducer_reclaim_cb, r, 0, "XAUTOCLAIM %s %s %s %s %s COUNT 64",
+                         co->results_key, KEYS_GROUP_REDUCERS, co->id, idle, r->reclaim_cursor);
 }
 
 struct reducer *reducer_new(struct coord *co)
@@ -269,6 +272,7 @@ struct reducer *reducer_new(struct coord *co)
     int half = co->cfg->result_visibility_timeout_ms / 2;
     struct timeval tv = {half / 1000, (half % 1000) * 1000};
     r->co = co;
+    util_strlcpy(r->reclaim_cursor, "0-0", sizeof(r->reclaim_cursor));
     evtimer_assign(&r->retry_timer, co->base, reducer_retry_cb, r);
     event_assign(&r->reclaim_timer, co->base, -1, EV_PERSIST, reducer_reclaim_timer_cb, r);
     event_add(&r->reclaim_timer, &tv);

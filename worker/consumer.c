@@ -57,6 +57,7 @@ struct consumer {
     bool reading;    /* an XREADGROUP is outstanding */
     bool stopped;    /* consumer_stop_reading() called */
     bool reclaiming; /* an XAUTOCLAIM is outstanding */
+    char reclaim_cursor[48]; /* where the next XAUTOCLAIM scan continues ("0-0": from the start) */
     bool group_pending; /* an XGROUP CREATE is outstanding */
     int64_t next_gc_ms;  /* monotonic time of the next stale-consumer cleanup */
     int inflight;
@@ -335,6 +336,8 @@ static void consumer_reclaim_cb(void *arg, redisReply *reply, const char *errstr
             log_warn("XAUTOCLAIM on %s failed: %s", c->stream, reply->str);
         return;
     }
+    if (reply->element[0]->type == REDIS_REPLY_STRING)
+        util_strlcpy(c->reclaim_cursor, reply->element[0]->str, sizeof(c->reclaim_cursor));
     if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
         log_info("reclaimed %zu job(s) idle for more than %d ms on %s",
                  reply->element[1]->elements, c->cfg->job_visibility_timeout_ms, c->stream);
@@ -359,8 +362,9 @@ static void consumer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
     snprintf(idle, sizeof(idle), "%d", c->cfg->job_visibility_timeout_ms);
     snprintf(count, sizeof(count), "%d", free_slots < 16 ? free_slots : 16);
     c->reclaiming = true;
-    redis_client_command(c->cmd, consumer_reclaim_cb, c, 0, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s",
-                         c->stream, KEYS_GROUP_WORKERS, c->consumer_name, idle, count);
+    redis_client_command(c->cmd, consumer_reclaim_cb, c, 0, "XAUTOCLAIM %s %s %s %s %s COUNT %s",
+                         c->stream, KEYS_GROUP_WORKERS, c->consumer_name, idle,
+                         c->reclaim_cursor, count);
 }
 
 /* called by redis_client with the heartbeat XCLAIM reply (nothing to do) */
@@ -408,6 +412,7 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
 
     c->base = base;
     c->cfg = cfg;
+    util_strlcpy(c->reclaim_cursor, "0-0", sizeof(c->reclaim_cursor));
     c->self = self;
     c->env = env;
     keys_jobs(c->stream, sizeof(c->stream), cfg->key_prefix, self->region);
