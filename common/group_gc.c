@@ -18,14 +18,6 @@ struct group_gc {
     int64_t min_idle_ms;
 };
 
-/* called by redis_client with XGROUP DELCONSUMER replies (nothing to do) */
-static void group_gc_del_cb(void *arg, redisReply *reply, const char *errstr)
-{
-    (void)arg;
-    (void)reply;
-    (void)errstr;
-}
-
 /* called by redis_client with the XINFO CONSUMERS reply: [[name, n, pending, p, idle, ms, ...]] */
 static void group_gc_info_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -49,7 +41,7 @@ static void group_gc_info_cb(void *arg, redisReply *reply, const char *errstr)
             continue;
         log_info("removing stale consumer %s from %s/%s (idle %lld ms)", name, g->stream,
                  g->group, idle);
-        redis_client_command(g->rc, group_gc_del_cb, NULL, 0, "XGROUP DELCONSUMER %s %s %s",
+        redis_client_command(g->rc, redis_client_ignore_reply, NULL, 0, "XGROUP DELCONSUMER %s %s %s",
                              g->stream, g->group, name);
     }
     free(g->stream);

@@ -59,6 +59,8 @@ void redis_client_commandargv(struct redis_client *rc, redis_client_reply_cb cb,
                               int timeout_ms, int argc, const char **argv, const size_t *argvlen);
 void redis_client_command(struct redis_client *rc, redis_client_reply_cb cb, void *arg,
                           int timeout_ms, const char *fmt, ...);
+/** A reply callback for commands whose outcome does not matter (cleanup, heartbeats). */
+void redis_client_ignore_reply(void *arg, redisReply *reply, const char *errstr);
 /** The default command timeout. */
 int redis_client_command_timeout(const struct redis_client *rc);
 

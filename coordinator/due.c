@@ -24,6 +24,7 @@ struct due_op {
     struct coord *co;
     char rid[48];
     bool due_reached;
+    bool publish_now; /* once decided: every perspective reported, or the deadline passed */
     int tries;
     due_done_cb cb;
     void *arg;
@@ -73,14 +74,6 @@ static void due_op_done(struct due_op *op, bool ok)
     free(op);
 }
 
-/* called by redis_client with replies we do not need (ZREM cleanup, EXPIRE) */
-static void due_ignore_cb(void *arg, redisReply *reply, const char *errstr)
-{
-    (void)arg;
-    (void)reply;
-    (void)errstr;
-}
-
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -110,7 +103,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         due_op_done(op, true);
         return;
     }
-    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);
@@ -120,7 +113,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
     snprintf(maxlen, sizeof(maxlen), "%d", co->cfg->replies_maxlen);
     redis_client_command(co->cmd, due_notify_cb, op, 0, "XADD %s MAXLEN ~ %s * r %s", key,
                          maxlen, op->rid);
-    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "EXPIRE %s 3600", key);
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "EXPIRE %s 3600", key);
 }
 
 static void due_publish(struct due_op *op)
@@ -165,7 +158,7 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     evtimer_add(&t->ev, &tv);
     /* so that another coordinator publishes it if this process dies */
     snprintf(score, sizeof(score), "%lld", (long long)at_ms);
-    redis_client_command(co->cmd, due_ignore_cb, NULL, 0, "ZADD %s LT %s %s", co->due_key, score,
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s LT %s %s", co->due_key, score,
                          rid);
 }
 
@@ -181,18 +174,19 @@ static void due_finalize_cb(void *arg, redisReply *reply, const char *errstr)
         due_op_done(op, false);
         return;
     }
-    if (reply->integer == -1 && op->tries < DUE_MAX_TRIES) {
-        op->tries++;
-        due_fetch_tally(op); /* more results arrived: judge the new tally */
-        return;
-    }
-    /* decided (by us or by another coordinator): re-read to publish at the right moment */
-    if (reply->integer == 1 || reply->integer == 0) {
-        op->tries++;
-        if (op->tries <= DUE_MAX_TRIES) {
-            due_fetch_tally(op);
+    if (reply->integer == -1) {
+        if (op->tries++ < DUE_MAX_TRIES) {
+            due_fetch_tally(op); /* more results arrived: judge the new tally */
             return;
         }
+        due_op_done(op, true); /* still changing: the due entry brings it back */
+        return;
+    }
+    /* decided, by us (1) or by another coordinator (0): publish now if nothing is left to
+     * wait for; otherwise the decider's grace timer or the last straggler's record does */
+    if (op->publish_now) {
+        due_publish(op);
+        return;
     }
     due_op_done(op, true);
 }
@@ -234,6 +228,7 @@ static void due_run(struct due_op *op, const struct tally *t)
     args[5] = count_s;
     for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);
+    op->publish_now = final || t->count == t->n;
     if (t->count < t->n && !final) {
         int64_t at = now + co->cfg->straggler_grace_ms;
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
@@ -291,7 +286,7 @@ static void due_claimed_done_cb(void *arg, bool ok)
     char now[24];
     if (!ok) {
         snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-        redis_client_command(t->co->cmd, due_ignore_cb, NULL, 0, "ZADD %s NX %s %s",
+        redis_client_command(t->co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
                              t->co->due_key, now, t->rid);
     }
     free(t);

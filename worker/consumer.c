@@ -367,14 +367,6 @@ static void consumer_reclaim_timer_cb(evutil_socket_t fd, short what, void *arg)
                          c->reclaim_cursor, count);
 }
 
-/* called by redis_client with the heartbeat XCLAIM reply (nothing to do) */
-static void consumer_heartbeat_cb(void *arg, redisReply *reply, const char *errstr)
-{
-    (void)arg;
-    (void)reply;
-    (void)errstr;
-}
-
 /* called by libevent every visibility/3 ms: reset the idle time of our running jobs */
 static void consumer_heartbeat_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -397,7 +389,7 @@ static void consumer_heartbeat_timer_cb(evutil_socket_t fd, short what, void *ar
         if (argc == 5) break;
         argv[argc++] = "JUSTID";
         for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-        redis_client_commandargv(c->cmd, consumer_heartbeat_cb, c, 0, argc, argv, lens);
+        redis_client_commandargv(c->cmd, redis_client_ignore_reply, c, 0, argc, argv, lens);
     }
 }
 
