@@ -128,23 +128,38 @@ static void check_fail_unsupported(const struct check_env *env, const char *what
     check_finish_later(env->base, cb, arg, &res);
 }
 
+/* A method's entry point: called by check_start() with the job's validation_method. */
+typedef void check_method_start(const struct check_env *env, const struct check_request *req,
+                                check_done_cb cb, void *arg);
+
+struct check_method {
+    const char *name;
+    check_method_start *start;
+};
+
+/* validation_method → check module (DCV only; CAA has one check). */
+static const struct check_method check_methods[] = {
+    {"acme-http-01", http01_check_start},
+    {"acme-dns-01", dns01_check_start},
+};
+
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,
                  void *arg)
 {
     const char *method;
+    char what[128];
 
     if (req->check_type == CHECK_TYPE_CAA) {
         caa_check_start(env, req, cb, arg);
         return;
     }
     method = json_string_value(json_object_get(req->params, "validation_method"));
-    if (method != NULL && strcmp(method, "acme-http-01") == 0) {
-        http01_check_start(env, req, cb, arg);
-    } else if (method != NULL && strcmp(method, "acme-dns-01") == 0) {
-        dns01_check_start(env, req, cb, arg);
-    } else {
-        char what[128];
-        snprintf(what, sizeof(what), "validation method \"%s\"", method ? method : "(none)");
-        check_fail_unsupported(env, what, cb, arg);
+    for (size_t i = 0; method != NULL && i < MPIC_ARRAY_LEN(check_methods); i++) {
+        if (strcmp(method, check_methods[i].name) == 0) {
+            check_methods[i].start(env, req, cb, arg);
+            return;
+        }
     }
+    snprintf(what, sizeof(what), "validation method \"%s\"", method ? method : "(none)");
+    check_fail_unsupported(env, what, cb, arg);
 }
