@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "dcv_params.h"
+#include "pubsuffix.h"
 #include "quorum.h"
 #include "reqfield.h"
 #include "util.h"
@@ -51,6 +52,12 @@ static void parse_target(struct reqfield_ctx *c)
                                  &c->out->wildcard, err, sizeof(err)) != 0) {
         reqfield_issue(c, "invalid-target", "domain_or_ip_target",
                        "invalid domain_or_ip_target: %s", err);
+        return;
+    }
+    if (c->out->wildcard && pubsuffix_is_icann_suffix(c->out->target)) {
+        reqfield_issue(c, "invalid-wildcard", "domain_or_ip_target",
+                       "invalid domain_or_ip_target: a wildcard's base name \"%s\" must not be "
+                       "a public suffix (BR 3.2.2.6)", c->out->target);
         return;
     }
     c->out->target_raw = util_xstrdup(s);

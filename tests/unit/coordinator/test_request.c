@@ -580,6 +580,28 @@ static void test_http01_fields(void **state)
                  "}}", "invalid-wildcard", "domain_or_ip_target");
 }
 
+/* BR 3.2.2.6: a wildcard's base name must not be an ICANN public suffix (libpsl). */
+static void test_wildcard_public_suffix(void **state)
+{
+    struct api_request r;
+    (void)state;
+
+    expect_issue("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.co.uk\"}",
+                 "invalid-wildcard", "domain_or_ip_target");
+    expect_issue("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.CO.UK.\"}",
+                 "invalid-wildcard", "domain_or_ip_target");
+    expect_issue("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.com.au\"}",
+                 "invalid-wildcard", "domain_or_ip_target");
+    /* a registrable name under a public suffix is fine, and so is a non-wildcard suffix */
+    parse_ok("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.example.co.uk\"}", &r);
+    assert_true(r.wildcard);
+    assert_string_equal(r.target, "example.co.uk");
+    request_free(&r);
+    parse_ok("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"co.uk\"}", &r);
+    assert_false(r.wildcard);
+    request_free(&r);
+}
+
 static void test_dns01_fields(void **state)
 {
     const char *kh = "dcv_check_parameters.key_authorization_hash";
@@ -719,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_multiple_issues),
         cmocka_unit_test(test_hostile_bodies),
         cmocka_unit_test(test_limits_null),
+        cmocka_unit_test(test_wildcard_public_suffix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
