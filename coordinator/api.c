@@ -20,6 +20,8 @@
 #include "msg.h"
 #include "pending.h"
 #include "quorum.h"
+#include "record_render.h"
+#include "reqview.h"
 #include "request.h"
 #include "response.h"
 #include "util.h"
@@ -43,18 +45,13 @@ struct held {
     bool failed;
     char failure[160];
     int64_t deadline_ms;
-    int deadline_budget_ms;
     struct event deadline_timer;
     struct event hard_timer;
-    json_t *req_hash; /* render: request record as {field: string} */
-    json_t *res_map;  /* render: {code: check_response} */
 };
 
 static void held_unref(struct held *h)
 {
     if (--h->refs > 0) return;
-    json_decref(h->req_hash);
-    json_decref(h->res_map);
     free(h);
 }
 
@@ -86,72 +83,6 @@ static void held_unavailable(struct held *h, const char *why)
 
 /* ---- rendering ---- */
 
-static void held_render_finish(struct held *h)
-{
-    const char *state, *verdict, *echo_s, *cohort;
-    json_t *echo = NULL, *perspectives = NULL, *params;
-    enum check_type ct;
-    char codes[COHORT_MAX][PERSPECTIVE_CODE_MAX];
-    int ncodes = 0;
-
-    if (h->failed) {
-        held_unavailable(h, h->failure);
-        return;
-    }
-    state = json_string_value(json_object_get(h->req_hash, "state"));
-    verdict = json_string_value(json_object_get(h->req_hash, "verdict"));
-    echo_s = json_string_value(json_object_get(h->req_hash, "echo"));
-    cohort = json_string_value(json_object_get(h->req_hash, "cohort"));
-    if (state == NULL || echo_s == NULL || cohort == NULL) {
-        held_unavailable(h, "the request record expired or was removed from Redis");
-        return;
-    }
-    if (verdict == NULL || (strcmp(state, "decided") && strcmp(state, "replied"))) {
-        held_unavailable(h, "no verdict could be reached before the deadline (Redis "
-                            "unavailable or overloaded)");
-        return;
-    }
-    echo = json_loads(echo_s, 0, NULL);
-    if (echo == NULL) {
-        held_respond(h, 500, response_error("internal-error", "stored request echo is invalid"));
-        return;
-    }
-    for (const char *p = cohort; *p && ncodes < COHORT_MAX;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len >= PERSPECTIVE_CODE_MAX) len = PERSPECTIVE_CODE_MAX - 1;
-        memcpy(codes[ncodes], p, len);
-        codes[ncodes++][len] = '\0';
-        if (!comma) break;
-        p = comma + 1;
-    }
-    if (check_type_parse(json_string_value(json_object_get(echo, "check_type")), &ct) != 0)
-        ct = CHECK_TYPE_CAA;
-    params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
-                                                        : "dcv_check_parameters");
-    perspectives = json_array();
-    for (int i = 0; i < ncodes; i++) {
-        json_t *cr = json_object_get(h->res_map, codes[i]);
-        json_t *item = json_object();
-        if (cr != NULL) {
-            json_incref(cr);
-        } else {
-            char msg[256];
-            snprintf(msg, sizeof(msg),
-                     "perspective %.63s did not report before the deadline (%d ms)", codes[i],
-                     h->deadline_budget_ms);
-            cr = response_missing_check(ct, params, "mpic_error:coordinator:deadline", msg);
-        }
-        json_object_set_new(item, "perspective_code", json_string(codes[i]));
-        json_object_set_new(item, "check_response", cr);
-        json_array_append_new(perspectives, item);
-    }
-    log_info("request %s: %s", h->entry.rid, verdict);
-    held_respond(h, 200, response_build(echo, strcmp(verdict, "valid") == 0, perspectives));
-    json_decref(perspectives);
-    json_decref(echo);
-}
-
 static void held_note_failure(struct held *h, const redisReply *reply, const char *errstr)
 {
     if (!h->failed)
@@ -160,71 +91,41 @@ static void held_note_failure(struct held *h, const redisReply *reply, const cha
     h->failed = true;
 }
 
-/* One of the two render replies arrived: finish when both are in. */
-static void held_render_step(struct held *h)
-{
-    if (--h->outstanding == 0 && h->state == HELD_RENDERING) held_render_finish(h);
-    held_unref(h);
-}
-
-/* called by redis_client with HGETALL of the request record */
-static void held_req_hash_cb(void *arg, redisReply *reply, const char *errstr)
+/* called by reqview_load with the request record and its results */
+static void held_view_cb(void *arg, const struct reqview *v, const char *err)
 {
     struct held *h = arg;
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        held_note_failure(h, reply, errstr);
-    } else {
-        h->req_hash = json_object();
-        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-            const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-            json_t *s;
-            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
-            s = json_stringn(v->str, v->len);
-            if (s) json_object_set_new(h->req_hash, k->str, s);
-        }
-    }
-    held_render_step(h);
-}
+    char why[160];
+    json_t *body;
 
-/* called by redis_client with HGETALL of the result blobs */
-static void held_res_hash_cb(void *arg, redisReply *reply, const char *errstr)
-{
-    struct held *h = arg;
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        held_note_failure(h, reply, errstr);
-    } else {
-        h->res_map = json_object();
-        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-            const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-            struct msg_result r;
-            char err[128];
-            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
-            if (msg_result_decode(v->str, v->len, &r, err, sizeof(err)) != 0) {
-                log_warn("request %s: stored result of %s undecodable: %s", h->entry.rid, k->str,
-                         err);
-                continue;
+    if (h->state == HELD_RENDERING) {
+        if (v == NULL) {
+            snprintf(why, sizeof(why), "Redis: %s", err);
+            held_unavailable(h, why);
+        } else if ((body = record_render_response(v->req, v->res, why, sizeof(why))) == NULL) {
+            if (record_render_state(v->req) == RECORD_CORRUPT &&
+                reqview_field(v, "verdict") != NULL) {
+                held_respond(h, 500, response_error("internal-error", why));
+            } else {
+                held_unavailable(h, record_render_state(v->req) == RECORD_MISSING
+                                        ? why
+                                        : "no verdict could be reached before the deadline "
+                                          "(Redis unavailable or overloaded)");
             }
-            json_object_set(h->res_map, k->str, r.check_response);
-            msg_result_free(&r);
+        } else {
+            log_info("request %s: %s", h->entry.rid, reqview_field(v, "verdict"));
+            held_respond(h, 200, body);
         }
     }
-    held_render_step(h);
+    held_unref(h);
 }
 
 static void held_render(struct held *h)
 {
-    struct coord *co = h->co;
-    char key[KEYS_MAX];
-
     if (h->state != HELD_WAITING) return;
     h->state = HELD_RENDERING;
-    h->failed = false;
-    h->outstanding = 2;
-    h->refs += 2;
-    keys_req(key, sizeof(key), co->cfg->key_prefix, h->entry.rid);
-    redis_client_command(co->cmd, held_req_hash_cb, h, 0, "HGETALL %s", key);
-    keys_res(key, sizeof(key), co->cfg->key_prefix, h->entry.rid);
-    redis_client_command(co->cmd, held_res_hash_cb, h, 0, "HGETALL %s", key);
+    h->refs++;
+    reqview_load(h->co, h->entry.rid, held_view_cb, h);
 }
 
 void api_notify_replied(struct coord *co, const char *rid)
@@ -349,7 +250,6 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     h->req = req;
     h->state = HELD_ADMITTING;
     h->refs = 1;
-    h->deadline_budget_ms = ar->deadline_ms;
     h->deadline_ms = now + ar->deadline_ms;
     evtimer_assign(&h->deadline_timer, co->base, held_deadline_cb, h);
     evtimer_assign(&h->hard_timer, co->base, held_hard_cb, h);

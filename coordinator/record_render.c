@@ -1,0 +1,125 @@
+/*
+ * Rendering of a stored request: the cohort list, the stored CheckResponses (a synthesized
+ * deadline failure for each perspective that never reported), the verdict, and the echo
+ * written at admission, assembled by response_build.
+ */
+#include "record_render.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cohort.h"
+#include "perspective.h"
+#include "response.h"
+#include "util.h"
+
+static const char *field(const json_t *req, const char *name)
+{
+    return json_string_value(json_object_get(req, name));
+}
+
+enum record_state record_render_state(const json_t *req)
+{
+    const char *state = field(req, "state");
+
+    if (json_object_size(req) == 0) return RECORD_MISSING;
+    if (state == NULL || field(req, "echo") == NULL || field(req, "cohort") == NULL)
+        return RECORD_CORRUPT;
+    if (strcmp(state, "open") == 0) return RECORD_OPEN;
+    if (field(req, "verdict") == NULL) return RECORD_CORRUPT;
+    if (strcmp(state, "decided") == 0) return RECORD_DECIDED;
+    if (strcmp(state, "replied") == 0) return RECORD_REPLIED;
+    return RECORD_CORRUPT;
+}
+
+/* The deadline budget in ms (deadline - created), for the "did not report" message. */
+static long long deadline_budget_ms(const json_t *req)
+{
+    int64_t deadline = 0, created = 0;
+    const char *d = field(req, "deadline"), *c = field(req, "created");
+
+    if (d == NULL || c == NULL || util_parse_int64(d, 0, INT64_MAX, &deadline) != 0 ||
+        util_parse_int64(c, 0, INT64_MAX, &created) != 0 || deadline < created)
+        return 0;
+    return (long long)(deadline - created);
+}
+
+json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
+                                   size_t errlen)
+{
+    const char *cohort = field(req, "cohort"), *echo_s = field(req, "echo");
+    json_t *echo, *perspectives;
+    const json_t *params;
+    enum check_type ct;
+
+    if (cohort == NULL || echo_s == NULL) {
+        util_set_err(err, errlen, "the request record is incomplete");
+        return NULL;
+    }
+    echo = json_loads(echo_s, 0, NULL);
+    if (echo == NULL) {
+        util_set_err(err, errlen, "the stored request echo is invalid");
+        return NULL;
+    }
+    if (check_type_parse(json_string_value(json_object_get(echo, "check_type")), &ct) != 0)
+        ct = CHECK_TYPE_CAA;
+    params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
+                                                        : "dcv_check_parameters");
+    perspectives = json_array();
+    for (const char *p = cohort; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char code[PERSPECTIVE_CODE_MAX];
+        json_t *cr, *item;
+
+        if (len >= sizeof(code)) len = sizeof(code) - 1;
+        memcpy(code, p, len);
+        code[len] = '\0';
+        cr = json_object_get(res, code);
+        if (cr != NULL) {
+            json_incref(cr);
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof(msg),
+                     "perspective %.63s did not report before the deadline (%lld ms)", code,
+                     deadline_budget_ms(req));
+            cr = response_missing_check(ct, params, "mpic_error:coordinator:deadline", msg);
+        }
+        item = json_object();
+        json_object_set_new(item, "perspective_code", json_string(code));
+        json_object_set_new(item, "check_response", cr);
+        json_array_append_new(perspectives, item);
+        if (!comma || json_array_size(perspectives) >= COHORT_MAX) break;
+        p = comma + 1;
+    }
+    json_decref(echo);
+    return perspectives;
+}
+
+json_t *record_render_response(const json_t *req, const json_t *res, char *err, size_t errlen)
+{
+    enum record_state st = record_render_state(req);
+    const char *verdict = field(req, "verdict");
+    json_t *echo, *perspectives, *body;
+
+    if (st != RECORD_DECIDED && st != RECORD_REPLIED) {
+        util_set_err(err, errlen, st == RECORD_MISSING ? "the request record expired or was "
+                                                         "removed from Redis"
+                                                       : "no verdict was reached");
+        return NULL;
+    }
+    perspectives = record_render_perspectives(req, res, err, errlen);
+    if (perspectives == NULL) return NULL;
+    echo = json_loads(field(req, "echo"), 0, NULL);
+    if (echo == NULL) {
+        json_decref(perspectives);
+        util_set_err(err, errlen, "the stored request echo is invalid");
+        return NULL;
+    }
+    body = response_build(echo, strcmp(verdict, "valid") == 0, perspectives);
+    json_decref(perspectives);
+    json_decref(echo);
+    return body;
+}

@@ -1,0 +1,37 @@
+/*
+ * Turns a stored request record and its perspective results (see reqview) into the Open MPIC
+ * response body: the same bytes whether the holder answers synchronously, another coordinator
+ * answers GET /mpic/<id>, or the audit trail records the attempt.
+ */
+#ifndef MPIC_RECORD_RENDER_H
+#define MPIC_RECORD_RENDER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/** Where a stored request stands. */
+enum record_state {
+    RECORD_MISSING = 0, /* no record: unknown id, or expired */
+    RECORD_OPEN = 1,    /* perspectives still reporting */
+    RECORD_DECIDED = 2, /* verdict stored, stragglers' grace period running */
+    RECORD_REPLIED = 3, /* verdict published: final */
+    RECORD_CORRUPT = 4, /* fields missing or unreadable */
+};
+
+enum record_state record_render_state(const json_t *req);
+
+/**
+ * The perspectives array in cohort order ({"perspective_code","check_response"}), with a
+ * synthesized failed check for every cohort member without a stored result. New array, or
+ * NULL and err when the record is unusable.
+ */
+json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
+                                   size_t errlen);
+
+/**
+ * The full 200 body for a decided or replied record. New object, or NULL and err when the
+ * record carries no verdict or is unusable.
+ */
+json_t *record_render_response(const json_t *req, const json_t *res, char *err, size_t errlen);
+
+#endif
