@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "cohort.h"
@@ -24,6 +25,7 @@
 #include "reqview.h"
 #include "request.h"
 #include "response.h"
+#include "status_api.h"
 #include "util.h"
 
 #define API_HARD_MARGIN_MS 1000
@@ -43,6 +45,7 @@ struct held {
     int refs;        /* outstanding callbacks + 1 while not answered */
     int outstanding; /* admission or render replies still expected */
     bool failed;
+    bool async;      /* Prefer: respond-async: answer 202 once admitted */
     char failure[160];
     int64_t deadline_ms;
     struct event deadline_timer;
@@ -164,6 +167,27 @@ static void held_hard_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- admission ---- */
 
+/*
+ * An admitted async request: nothing holds it from now on. A local timer judges it at its
+ * deadline (the due set covers this process dying), GET /mpic/<id> reads the outcome.
+ */
+static void held_accept_async(struct held *h)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(h->req);
+    char location[80];
+    json_t *body = json_object();
+
+    due_arm(h->co, h->entry.rid, h->deadline_ms);
+    snprintf(location, sizeof(location), "/mpic/%s", h->entry.rid);
+    evhttp_add_header(out, "Location", location);
+    evhttp_add_header(out, "Preference-Applied", "respond-async");
+    json_object_set_new(body, "request_id", json_string(h->entry.rid));
+    json_object_set_new(body, "status", json_string("running"));
+    json_object_set_new(body, "location", json_string(location));
+    log_info("request %s: accepted (async)", h->entry.rid);
+    held_respond(h, 202, body);
+}
+
 /* called by redis_client with each admission command's reply */
 static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -183,6 +207,8 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
     if (--h->outstanding == 0 && h->state == HELD_ADMITTING) {
         if (h->failed) {
             held_unavailable(h, h->failure);
+        } else if (h->async) {
+            held_accept_async(h);
         } else {
             h->state = HELD_WAITING;
             delay = h->deadline_ms - clock_now_ms();
@@ -231,6 +257,27 @@ static void api_request_limits(const struct coord *co, struct request_limits *li
     lim->ncaa_domains = cfg->ncaa_domains;
 }
 
+/* True when a Prefer header (RFC 7240) asks for respond-async. */
+static bool api_prefers_async(struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyval *kv;
+
+    for (kv = in->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        const char *p;
+        if (strcasecmp(kv->key, "Prefer") != 0) continue;
+        for (p = kv->value; *p;) {
+            size_t len;
+            while (*p == ' ' || *p == '\t' || *p == ',') p++;
+            len = strcspn(p, " \t,;=");
+            if (len == strlen("respond-async") && strncasecmp(p, "respond-async", len) == 0)
+                return true;
+            p += strcspn(p, ",");
+        }
+    }
+    return false;
+}
+
 static void api_admit(struct coord *co, struct evhttp_request *req, struct api_request *ar,
                       const struct cohort *cohort)
 {
@@ -248,6 +295,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     util_hex_encode(rnd, sizeof(rnd), h->entry.rid);
     h->co = co;
     h->req = req;
+    h->async = api_prefers_async(req);
     h->state = HELD_ADMITTING;
     h->refs = 1;
     h->deadline_ms = now + ar->deadline_ms;
@@ -402,9 +450,15 @@ static void api_healthz_cb(struct evhttp_request *req, void *arg)
     httpd_send_json(req, ok ? 200 : 503, body);
 }
 
-/* called by evhttp for every other path */
+/* called by evhttp for every other path (and /mpic/<id>, which evhttp cannot route) */
 static void api_notfound_cb(struct evhttp_request *req, void *arg)
 {
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+    if (path != NULL && strncmp(path, "/mpic/", 6) == 0) {
+        status_api_get(arg, req, path + 6);
+        return;
+    }
     httpd_send_json(req, 404, response_error("not-found", "unknown path; use POST /mpic"));
 }
 

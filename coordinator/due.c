@@ -279,6 +279,11 @@ void due_process(struct coord *co, const char *rid, bool due_reached, due_done_c
     due_fetch_tally(due_op_new(co, rid, due_reached, cb, arg));
 }
 
+void due_arm(struct coord *co, const char *rid, int64_t at_ms)
+{
+    due_schedule_publish(co, rid, at_ms);
+}
+
 /* called by due_process when a claimed entry was handled: on failure, give the claim back */
 static void due_claimed_done_cb(void *arg, bool ok)
 {

@@ -29,6 +29,12 @@ void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool
 /** Reads the tally (lua/tally) and calls due_evaluate. */
 void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg);
 /**
+ * Arms a local timer that judges rid as due (due_process with due_reached) at at_ms, and moves
+ * its due-set entry no later than at_ms so another coordinator does it if this one dies.
+ * Used for async requests, which no HTTP exchange holds until their deadline.
+ */
+void due_arm(struct coord *co, const char *rid, int64_t at_ms);
+/**
  * Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s plus the
  * result visibility timeout (so a dead holder's unrecorded results are reclaimed first).
  */
