@@ -69,6 +69,7 @@ static const struct config_key config_keys[] = {
     KEY_BOOL("coordinator", "enforce_br_phase_in", enforce_br_phase_in),
     KEY_INT("coordinator", "absolute_max_attempts", absolute_max_attempts, 1, 100),
     KEY_INT("coordinator", "result_retention_s", result_retention_s, 10, 31622400),
+    KEY_INT("coordinator", "audit_retention_s", audit_retention_s, 60, 31622400),
     KEY_INT("coordinator", "max_inflight_requests", max_inflight_requests, 1, 10000000),
     KEY_INT("coordinator", "http_timeout_ms", http_timeout_ms, 100, 600000),
     {"coordinator", "clock_override", CFG_DATE, offsetof(struct config, clock_override_ms), 0, 0, 0},
@@ -111,6 +112,7 @@ void config_defaults(struct config *cfg)
     cfg->straggler_grace_ms = 250;
     cfg->enforce_br_phase_in = true;
     cfg->absolute_max_attempts = 1;
+    cfg->audit_retention_s = 7 * 86400;
     cfg->result_retention_s = 86400;
     cfg->max_inflight_requests = 10000;
     cfg->http_timeout_ms = 30000;

@@ -55,6 +55,7 @@ struct config {
     bool enforce_br_phase_in;
     int absolute_max_attempts;
     int result_retention_s;
+    int audit_retention_s;
     int max_inflight_requests;
     int http_timeout_ms;
     int64_t clock_override_ms; /* -1: none */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "clock.h"
 #include "log.h"
 #include "scripts.h"
@@ -104,6 +105,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
+    audit_record(co, op->rid); /* we published: exactly one audit record per verdict */
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit_export.h"
 #include "clock.h"
 #include "config.h"
 #include "coord.h"
@@ -49,6 +50,8 @@ static void usage(FILE *f)
           "  --redis IP:PORT            Redis address (redis.address)\n"
           "  --log-level LEVEL          error, warn, info or debug\n"
           "  --clock-override YYYY-MM-DD  lab/tests: the date used for the BR phase-in minimum\n"
+          "  --export-audit             write the audit stream as JSON Lines to stdout and exit\n"
+          "  --since AUDIT_ID           with --export-audit: only records after this audit_id\n"
           "  --help                     this text\n",
           f);
 }
@@ -171,11 +174,15 @@ int main(int argc, char **argv)
         {"redis", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'v'},
         {"clock-override", required_argument, NULL, 1},
+        {"export-audit", no_argument, NULL, 2},
+        {"since", required_argument, NULL, 3},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static struct coordinator c; /* large (config); static storage */
     const char *config_path = NULL, *listen = NULL, *redis = NULL, *level = NULL, *clock = NULL;
+    const char *since = NULL;
+    bool export_audit = false;
     struct evhttp *http = NULL;
     unsigned char rnd[8];
     char hex[17], err[512];
@@ -189,6 +196,8 @@ int main(int argc, char **argv)
         case 'r': redis = optarg; break;
         case 'v': level = optarg; break;
         case 1: clock = optarg; break;
+        case 2: export_audit = true; break;
+        case 3: since = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -229,6 +238,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-coordinator: %s\n", err);
         return 2;
     }
+    if (export_audit) return audit_export_run(&c.cfg, since, stdout) < 0 ? 1 : 0;
     log_init("coordinator");
     log_set_level(c.cfg.log_level);
     if (c.cfg.clock_override_ms >= 0) {

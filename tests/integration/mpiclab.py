@@ -278,15 +278,18 @@ def random_token(n=32):
 # Servers
 
 class RedisServer:
-    """redis-server on 127.0.0.1:port without persistence, in its own directory."""
+    """redis-server on 127.0.0.1:port in its own directory: no persistence, or with aof=True
+    an append-only file fsynced on every write (restartable on the same port and data)."""
 
-    def __init__(self, workdir, name="redis"):
+    def __init__(self, workdir, name="redis", aof=False):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if aof
+                       else ["--appendonly", "no"])
         self.proc = Process(name, ["redis-server", "--port", self.port, "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no", "--dir", self.dir],
+                                   "--save", "", *persistence, "--dir", self.dir],
                             workdir, kind="redis")
 
     def start(self):

@@ -1,0 +1,227 @@
+/*
+ * Audit records: built from the same stored record and results the response is rendered
+ * from (reqview, record_render), so the audit shows exactly what the client was told. The
+ * stream is trimmed by age (MINID, audit_retention_s); Redis AOF makes it durable.
+ */
+#include "audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "keys.h"
+#include "log.h"
+#include "perspective.h"
+#include "record_render.h"
+#include "reqview.h"
+#include "util.h"
+
+#define AUDIT_BR_VERSION "TLS BR 2.2.6"
+#define AUDIT_SBR_VERSION "S/MIME BR 1.0.10"
+
+static unsigned long audit_nwritten, audit_nfailed;
+
+struct audit_method {
+    const char *method;
+    const char *section;
+};
+
+static const struct audit_method audit_methods[] = {
+    {"website-change", "3.2.2.4.18"},      {"acme-http-01", "3.2.2.4.19"},
+    {"acme-tls-alpn-01", "3.2.2.4.20"},    {"acme-dns-01", "3.2.2.4.7"},
+    {"dns-change", "3.2.2.4.7"},           {"dns-persistent", "3.2.2.4.22"},
+    {"dns-account-01", "3.2.2.4.21"},      {"contact-email-txt", "3.2.2.4.14"},
+    {"contact-phone-txt", "3.2.2.4.16"},   {"contact-email-caa", "3.2.2.4.13"},
+    {"contact-phone-caa", "3.2.2.4.17"},   {"ip-address", "3.2.2.4.8"},
+    {"reverse-address-lookup", "3.2.2.5.3"},
+};
+
+unsigned long audit_written(void)
+{
+    return audit_nwritten;
+}
+
+unsigned long audit_failed(void)
+{
+    return audit_nfailed;
+}
+
+const char *audit_br_section(const char *check_type, const char *method)
+{
+    if (check_type != NULL && strcmp(check_type, "caa") == 0) return "3.2.2.8";
+    for (size_t i = 0; method != NULL && i < MPIC_ARRAY_LEN(audit_methods); i++) {
+        if (strcmp(method, audit_methods[i].method) == 0) return audit_methods[i].section;
+    }
+    return NULL;
+}
+
+static const char *field(const json_t *req, const char *name)
+{
+    return json_string_value(json_object_get(req, name));
+}
+
+static json_t *int_field(const json_t *req, const char *name)
+{
+    int64_t v;
+    const char *s = field(req, name);
+
+    if (s == NULL || util_parse_int64(s, INT64_MIN, INT64_MAX, &v) != 0) return json_null();
+    return json_integer((json_int_t)v);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL && *s ? json_string(s) : json_null();
+}
+
+/* The i-th comma-separated RIR number of the record's "rirs" field, as a name. */
+static json_t *rir_at(const json_t *req, size_t i)
+{
+    const char *p = field(req, "rirs");
+    int64_t rir;
+    char buf[8];
+    size_t len;
+
+    for (; p != NULL && i > 0; i--) {
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+    if (p == NULL) return json_null();
+    len = strcspn(p, ",");
+    if (len == 0 || len >= sizeof(buf)) return json_null();
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (util_parse_int64(buf, 0, RIR_COUNT - 1, &rir) != 0) return json_null();
+    return json_string(perspective_rir_name((enum rir)rir));
+}
+
+/* One perspective entry: code, RIR, outcome, errors, what it saw (details), timing. */
+static json_t *audit_perspective(const json_t *req, const json_t *item, size_t i,
+                                 int64_t created_ms)
+{
+    const json_t *cr = json_object_get(item, "check_response");
+    json_t *o = json_object();
+    json_t *ts = json_object_get(cr, "timestamp_ns");
+
+    json_object_set_new(o, "perspective_code",
+                        json_deep_copy(json_object_get(item, "perspective_code")));
+    json_object_set_new(o, "rir", rir_at(req, i));
+    json_object_set(o, "check_completed", json_object_get(cr, "check_completed"));
+    json_object_set(o, "check_passed", json_object_get(cr, "check_passed"));
+    json_object_set_new(o, "errors", json_deep_copy(json_object_get(cr, "errors")));
+    json_object_set_new(o, "seen", json_deep_copy(json_object_get(cr, "details")));
+    json_object_set_new(o, "timestamp_ns", json_is_integer(ts) ? json_copy(ts) : json_null());
+    if (json_is_integer(ts) && created_ms > 0)
+        json_object_set_new(o, "elapsed_ms",
+                            json_integer(json_integer_value(ts) / 1000000 - created_ms));
+    else
+        json_object_set_new(o, "elapsed_ms", json_null());
+    return o;
+}
+
+json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
+{
+    json_t *rec = json_object(), *echo = NULL, *perspectives, *list = json_array();
+    const char *ct = field(req, "check_type"), *method = NULL, *cert_type = NULL;
+    const json_t *params = NULL;
+    int64_t created = 0;
+    int passed = 0, n = 0;
+    char err[160], quorum[32];
+    size_t i;
+    json_t *item;
+
+    if (field(req, "echo") != NULL) echo = json_loads(field(req, "echo"), 0, NULL);
+    if (echo != NULL) {
+        params = json_object_get(echo, ct && strcmp(ct, "caa") == 0 ? "caa_check_parameters"
+                                                                    : "dcv_check_parameters");
+        method = json_string_value(json_object_get(params, "validation_method"));
+        cert_type = json_string_value(json_object_get(params, "certificate_type"));
+    }
+    if (field(req, "created") == NULL ||
+        util_parse_int64(field(req, "created"), 0, INT64_MAX, &created) != 0)
+        created = 0;
+    json_object_set_new(rec, "request_id", json_string(rid));
+    json_object_set_new(rec, "trace_identifier", str_or_null(field(req, "trace")));
+    json_object_set_new(rec, "attempt", int_field(req, "attempt"));
+    json_object_set_new(rec, "created_ms", int_field(req, "created"));
+    json_object_set_new(rec, "decided_ms", int_field(req, "decided_at"));
+    json_object_set_new(rec, "check_type", str_or_null(ct));
+    json_object_set_new(rec, "domain_or_ip_target", str_or_null(field(req, "target")));
+    json_object_set_new(rec, "validation_method",
+                        str_or_null(ct && strcmp(ct, "caa") == 0 ? "caa" : method));
+    json_object_set_new(rec, "br_section", str_or_null(audit_br_section(ct, method)));
+    json_object_set_new(rec, "br_version",
+                        json_string(cert_type && strcmp(cert_type, "s-mime") == 0
+                                        ? AUDIT_SBR_VERSION
+                                        : AUDIT_BR_VERSION));
+    json_object_set_new(rec, "parameters", params ? json_deep_copy(params) : json_null());
+    perspectives = record_render_perspectives(req, res, err, sizeof(err));
+    json_array_foreach(perspectives, i, item) {
+        const json_t *cr = json_object_get(item, "check_response");
+        n++;
+        if (json_is_true(json_object_get(cr, "check_passed"))) passed++;
+        json_array_append_new(list, audit_perspective(req, item, i, created));
+    }
+    json_decref(perspectives);
+    snprintf(quorum, sizeof(quorum), "%d/%d", passed, n);
+    json_object_set_new(rec, "cohort", list);
+    json_object_set_new(rec, "quorum", json_string(quorum));
+    json_object_set_new(rec, "quorum_required", int_field(req, "q"));
+    json_object_set_new(rec, "verdict", str_or_null(field(req, "verdict")));
+    json_object_set_new(rec, "reason", str_or_null(field(req, "reason")));
+    json_decref(echo);
+    return rec;
+}
+
+/* called by redis_client with the audit XADD reply */
+static void audit_xadd_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    char *rid = arg;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        audit_nfailed++;
+        log_error("request %s: writing the audit record failed: %s", rid,
+                  reply ? reply->str : errstr);
+    } else {
+        audit_nwritten++;
+    }
+    free(rid);
+}
+
+/* called by reqview_load with the published request */
+static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
+{
+    struct coord *co = arg;
+    char key[KEYS_MAX], minid[32];
+    json_t *rec;
+    char *line;
+
+    if (v == NULL) {
+        audit_nfailed++;
+        log_error("audit: reading a published request failed: %s", err);
+        return;
+    }
+    if (record_render_state(v->req) == RECORD_MISSING) {
+        audit_nfailed++;
+        log_error("request %s: audit: the record is gone", v->rid);
+        return;
+    }
+    rec = audit_build(v->rid, v->req, v->res);
+    line = json_dumps(rec, JSON_COMPACT);
+    json_decref(rec);
+    if (line == NULL) {
+        audit_nfailed++;
+        return;
+    }
+    keys_audit(key, sizeof(key), co->cfg->key_prefix);
+    snprintf(minid, sizeof(minid), "%lld",
+             (long long)(clock_now_ms() - (int64_t)co->cfg->audit_retention_s * 1000));
+    redis_client_command(co->cmd, audit_xadd_cb, util_xstrdup(v->rid), 0,
+                         "XADD %s MINID ~ %s * rid %s a %s", key, minid, v->rid, line);
+    free(line);
+}
+
+void audit_record(struct coord *co, const char *rid)
+{
+    reqview_load(co, rid, audit_view_cb, co);
+}
