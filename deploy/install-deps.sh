@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
   libevent-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
   libjansson-dev libidn2-dev libpsl-dev publicsuffix libcmocka-dev
   redis-server redis-tools pebble knot knot-dnsutils curl ca-certificates

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs the packages, builds with
-# warnings as errors, runs every unit and integration test through CTest, then builds with
+# warnings as errors, runs every unit and integration test through CTest (the unit tests also
+# under valgrind memcheck, zero leaks), then builds with
 # ASan+UBSan and runs the suite again, then smoke-runs the libFuzzer targets. Exits non-zero
 # on any failure.
 set -euo pipefail
