@@ -70,6 +70,9 @@ static const struct config_key config_keys[] = {
     KEY_INT("coordinator", "absolute_max_attempts", absolute_max_attempts, 1, 100),
     KEY_INT("coordinator", "result_retention_s", result_retention_s, 10, 31622400),
     KEY_INT("coordinator", "audit_retention_s", audit_retention_s, 60, 31622400),
+    KEY_INT("coordinator", "retry_cooldown_ms", retry_cooldown_ms, 0, 3600000),
+    KEY_INT("coordinator", "retry_cooldown_max_ms", retry_cooldown_max_ms, 0, 3600000),
+    KEY_INT("coordinator", "target_cooldown_ms", target_cooldown_ms, 0, 86400000),
     KEY_INT("coordinator", "max_inflight_requests", max_inflight_requests, 1, 10000000),
     KEY_INT("coordinator", "http_timeout_ms", http_timeout_ms, 100, 600000),
     {"coordinator", "clock_override", CFG_DATE, offsetof(struct config, clock_override_ms), 0, 0, 0},
@@ -111,8 +114,11 @@ void config_defaults(struct config *cfg)
     cfg->max_deadline_ms = 60000;
     cfg->straggler_grace_ms = 250;
     cfg->enforce_br_phase_in = true;
-    cfg->absolute_max_attempts = 1;
+    cfg->absolute_max_attempts = 3;
     cfg->audit_retention_s = 7 * 86400;
+    cfg->retry_cooldown_ms = 1000;
+    cfg->retry_cooldown_max_ms = 30000;
+    cfg->target_cooldown_ms = 0;
     cfg->result_retention_s = 86400;
     cfg->max_inflight_requests = 10000;
     cfg->http_timeout_ms = 30000;

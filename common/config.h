@@ -56,6 +56,9 @@ struct config {
     int absolute_max_attempts;
     int result_retention_s;
     int audit_retention_s;
+    int retry_cooldown_ms;     /* first retry's cooldown; doubles per attempt, jittered */
+    int retry_cooldown_max_ms; /* cap of the backoff */
+    int target_cooldown_ms;    /* 0: off; else failed targets answer 429 for this long */
     int max_inflight_requests;
     int http_timeout_ms;
     int64_t clock_override_ms; /* -1: none */

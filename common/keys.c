@@ -44,3 +44,13 @@ void keys_audit(char *out, size_t len, const char *prefix)
 {
     snprintf(out, len, "%s:audit", prefix);
 }
+
+void keys_prev(char *out, size_t len, const char *prefix, const char *rid)
+{
+    snprintf(out, len, "%s:{%s}:prev", prefix, rid);
+}
+
+void keys_cooldown(char *out, size_t len, const char *prefix, const char *target)
+{
+    snprintf(out, len, "%s:cooldown:{%s}", prefix, target);
+}

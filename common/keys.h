@@ -20,6 +20,10 @@ void keys_results(char *out, size_t len, const char *prefix);
 void keys_req(char *out, size_t len, const char *prefix, const char *rid);
 void keys_res(char *out, size_t len, const char *prefix, const char *rid);
 void keys_st(char *out, size_t len, const char *prefix, const char *rid);
+/** <prefix>:{<R>}:prev — results of R's earlier (failed) attempts: "<A>:<code>" -> blob. */
+void keys_prev(char *out, size_t len, const char *prefix, const char *rid);
+/** <prefix>:cooldown:{<target>} — a target whose corroboration failed, until it expires. */
+void keys_cooldown(char *out, size_t len, const char *prefix, const char *target);
 /** <prefix>:due — sorted set of request ids by the time they need attention (epoch ms). */
 void keys_due(char *out, size_t len, const char *prefix);
 /** <prefix>:replies:{<coordinator id>} — notification stream of one coordinator. */

@@ -15,7 +15,9 @@ enum script_id {
     SCRIPT_TALLY = 1,    /* lua/tally.lua */
     SCRIPT_FINALIZE = 2, /* lua/finalize.lua */
     SCRIPT_PUBLISH = 3,  /* lua/publish.lua */
-    SCRIPT_COUNT = 4,
+    SCRIPT_RETRY = 4,    /* lua/retry.lua */
+    SCRIPT_ADVANCE = 5,  /* lua/advance.lua */
+    SCRIPT_COUNT = 6,
 };
 
 /** Loads the embedded sources and computes their SHA1s; returns -1 if one is missing. */

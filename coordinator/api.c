@@ -14,9 +14,11 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "cooldown.h"
 #include "cohort.h"
 #include "due.h"
 #include "httpd.h"
+#include "jobs.h"
 #include "log.h"
 #include "msg.h"
 #include "pending.h"
@@ -46,6 +48,8 @@ struct held {
     int outstanding; /* admission or render replies still expected */
     bool failed;
     bool async;      /* Prefer: respond-async: answer 202 once admitted */
+    int budget_ms;   /* one attempt's deadline budget */
+    int max_attempts;
     char failure[160];
     int64_t deadline_ms;
     struct event deadline_timer;
@@ -94,6 +98,29 @@ static void held_note_failure(struct held *h, const redisReply *reply, const cha
     h->failed = true;
 }
 
+/*
+ * The record shows an attempt still running or a retry waiting for its cooldown: go back to
+ * waiting, with the deadline timer at the record's next due time. False when it is decided.
+ */
+static bool held_keep_waiting(struct held *h, const struct reqview *v)
+{
+    enum record_state st = record_render_state(v->req);
+    const char *at_s = reqview_field(v, st == RECORD_RETRYING ? "retry_at" : "deadline");
+    int64_t at = 0, delay;
+    struct timeval tv;
+
+    if (st != RECORD_OPEN && st != RECORD_RETRYING) return false;
+    if (at_s == NULL || util_parse_int64(at_s, 0, INT64_MAX, &at) != 0) return false;
+    h->state = HELD_WAITING;
+    delay = at - clock_now_ms();
+    if (delay < 0) delay = 0;
+    delay += 50; /* past the due time, so the judgement there is final */
+    tv.tv_sec = delay / 1000;
+    tv.tv_usec = (delay % 1000) * 1000;
+    evtimer_add(&h->deadline_timer, &tv);
+    return true;
+}
+
 /* called by reqview_load with the request record and its results */
 static void held_view_cb(void *arg, const struct reqview *v, const char *err)
 {
@@ -105,7 +132,10 @@ static void held_view_cb(void *arg, const struct reqview *v, const char *err)
         if (v == NULL) {
             snprintf(why, sizeof(why), "Redis: %s", err);
             held_unavailable(h, why);
-        } else if ((body = record_render_response(v->req, v->res, why, sizeof(why))) == NULL) {
+        } else if (held_keep_waiting(h, v)) {
+            /* another attempt runs: the publication notifies us, the timer re-checks */
+        } else if ((body = record_render_response(v->req, v->res, v->prev, why, sizeof(why))) ==
+                   NULL) {
             if (record_render_state(v->req) == RECORD_CORRUPT &&
                 reqview_field(v, "verdict") != NULL) {
                 held_respond(h, 500, response_error("internal-error", why));
@@ -117,6 +147,7 @@ static void held_view_cb(void *arg, const struct reqview *v, const char *err)
             }
         } else {
             log_info("request %s: %s", h->entry.rid, reqview_field(v, "verdict"));
+            cooldown_add_header(h->co, v->req, h->req);
             held_respond(h, 200, body);
         }
     }
@@ -188,6 +219,19 @@ static void held_accept_async(struct held *h)
     held_respond(h, 202, body);
 }
 
+/* The longest time retries can add after the first attempt's deadline. */
+static int64_t api_retry_budget_ms(const struct config *cfg, int max_attempts, int budget_ms)
+{
+    int64_t total = 0, cooldown = cfg->retry_cooldown_ms;
+
+    for (int a = 1; a < max_attempts; a++) {
+        int64_t c = cooldown < cfg->retry_cooldown_max_ms ? cooldown : cfg->retry_cooldown_max_ms;
+        total += c + c / 2 + budget_ms + API_HARD_MARGIN_MS;
+        cooldown *= 2;
+    }
+    return total;
+}
+
 /* called by redis_client with each admission command's reply */
 static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -218,7 +262,8 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
             evtimer_add(&h->deadline_timer, &tv);
             /* the deadline path makes a few sequential round trips (tally, finalize,
              * publish, render), each bounded by the command timeout */
-            delay += 4 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS;
+            delay += 4 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS +
+                     api_retry_budget_ms(h->co->cfg, h->max_attempts, h->budget_ms);
             tv.tv_sec = delay / 1000;
             tv.tv_usec = (delay % 1000) * 1000;
             evtimer_add(&h->hard_timer, &tv);
@@ -284,8 +329,10 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     const struct config *cfg = co->cfg;
     struct held *h = util_xcalloc(1, sizeof(*h));
     unsigned char rnd[16];
-    char req_key[KEYS_MAX], key[KEYS_MAX], codes[COHORT_MAX * PERSPECTIVE_CODE_MAX];
-    char rirs[COHORT_MAX * 4], n_s[8], q_s[8], dl_s[24], now_s[24], ttl_s[24], maxlen_s[24];
+    char req_key[KEYS_MAX], codes[COHORT_MAX * PERSPECTIVE_CODE_MAX];
+    char rirs[COHORT_MAX * 4], n_s[8], q_s[8], dl_s[24], now_s[24], ttl_s[24];
+    char ma_s[8], bud_s[16];
+    struct jobs_attempt job;
     json_t *echo = response_echo_new(ar, 1);
     char *echo_s = json_dumps(echo, JSON_COMPACT);
     int64_t now = clock_now_ms();
@@ -299,23 +346,20 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     h->state = HELD_ADMITTING;
     h->refs = 1;
     h->deadline_ms = now + ar->deadline_ms;
+    h->budget_ms = ar->deadline_ms;
+    h->max_attempts = ar->max_attempts;
     evtimer_assign(&h->deadline_timer, co->base, held_deadline_cb, h);
     evtimer_assign(&h->hard_timer, co->base, held_hard_cb, h);
     pending_table_insert(co->pending, &h->entry);
 
-    codes[0] = rirs[0] = '\0';
-    for (int i = 0; i < cohort->n; i++) {
-        const struct perspective *p = &cfg->perspectives[cohort->idx[i]];
-        size_t off = strlen(codes), roff = strlen(rirs);
-        snprintf(codes + off, sizeof(codes) - off, "%s%s", i ? "," : "", p->code);
-        snprintf(rirs + roff, sizeof(rirs) - roff, "%s%d", i ? "," : "", (int)p->rir);
-    }
+    jobs_cohort_strings(co, cohort, codes, sizeof(codes), rirs, sizeof(rirs));
     snprintf(n_s, sizeof(n_s), "%d", ar->perspective_count);
     snprintf(q_s, sizeof(q_s), "%d", ar->quorum_count);
     snprintf(dl_s, sizeof(dl_s), "%lld", (long long)h->deadline_ms);
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
     snprintf(ttl_s, sizeof(ttl_s), "%lld", (long long)cfg->result_retention_s * 1000);
-    snprintf(maxlen_s, sizeof(maxlen_s), "%d", cfg->jobs_maxlen);
+    snprintf(ma_s, sizeof(ma_s), "%d", ar->max_attempts);
+    snprintf(bud_s, sizeof(bud_s), "%d", ar->deadline_ms);
     keys_req(req_key, sizeof(req_key), cfg->key_prefix, h->entry.rid);
 
     /*
@@ -328,45 +372,66 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     redis_client_command(co->cmd, held_admit_cb, h, 0, "MULTI");
     redis_client_command(co->cmd, held_admit_cb, h, 0,
                          "HSET %s state open attempt 1 cohort %s rirs %s n %s q %s deadline %s "
-                         "holder %s check_type %s target %s trace %s created %s echo %s",
+                         "holder %s check_type %s target %s trace %s created %s echo %s "
+                         "max_attempts %s budget %s jtarget %s wildcard %s",
                          req_key, codes, rirs, n_s, q_s, dl_s, co->id,
                          check_type_name(ar->check_type), ar->target_raw,
-                         ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}");
+                         ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}", ma_s,
+                         bud_s, ar->target, ar->wildcard ? "1" : "0");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "PEXPIRE %s %s", req_key, ttl_s);
     redis_client_command(co->cmd, held_admit_cb, h, 0, "EXEC");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "ZADD %s %s %s", co->due_key, dl_s,
                          h->entry.rid);
-    for (int i = 0; i < cohort->n; i++) {
-        const struct perspective *p = &cfg->perspectives[cohort->idx[i]];
-        struct msg_job job;
-        char *blob = NULL;
-        size_t bloblen = 0;
-
-        memset(&job, 0, sizeof(job));
-        job.rid = h->entry.rid;
-        job.attempt = 1;
-        job.perspective = (char *)p->code;
-        job.check_type = ar->check_type;
-        job.target = ar->target;
-        job.wildcard = ar->wildcard;
-        job.deadline_ms = h->deadline_ms;
-        job.trace_id = ar->trace_id;
-        job.params = ar->check_params;
-        keys_jobs(key, sizeof(key), cfg->key_prefix, p->region);
-        if (msg_job_encode(&job, &blob, &bloblen) != 0) {
-            redis_client_command(co->cmd, held_admit_cb, h, 0, "PING"); /* keep the count */
-            h->failed = true;
-            util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
-            continue;
-        }
-        redis_client_command(co->cmd, held_admit_cb, h, 0, "XADD %s MAXLEN ~ %s * j %b", key,
-                             maxlen_s, blob, bloblen);
-        free(blob);
+    job.rid = h->entry.rid;
+    job.attempt = 1;
+    job.check_type = ar->check_type;
+    job.target = ar->target;
+    job.wildcard = ar->wildcard;
+    job.deadline_ms = h->deadline_ms;
+    job.trace_id = ar->trace_id;
+    job.params = ar->check_params;
+    if (jobs_enqueue(co, &job, cohort, held_admit_cb, h) > 0) {
+        h->failed = true;
+        util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
     }
     log_debug("request %s: %s %s cohort %s (n=%d q=%d)", h->entry.rid,
               check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
               ar->quorum_count);
     free(echo_s);
+}
+
+/* A validated request waiting for its target's cooldown lookup. */
+struct api_pending_admit {
+    struct coord *co;
+    struct evhttp_request *req;
+    struct api_request ar;
+    struct cohort cohort;
+};
+
+/* called by cooldown_check with the target's remaining cooldown */
+static void api_cooldown_cb(void *arg, int64_t ttl_ms)
+{
+    struct api_pending_admit *pa = arg;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(pa->req);
+    char retry_s[24], msg[384];
+
+    if (ttl_ms < 0) {
+        evhttp_add_header(out, "Retry-After", "1");
+        httpd_send_json(pa->req, 503, response_error("service-unavailable",
+                                                     "Redis failed during admission"));
+    } else if (ttl_ms > 0) {
+        snprintf(retry_s, sizeof(retry_s), "%lld", (long long)((ttl_ms + 999) / 1000));
+        evhttp_add_header(out, "Retry-After", retry_s);
+        snprintf(msg, sizeof(msg),
+                 "%.200s failed corroboration recently; retry after %s s, or set "
+                 "orchestration_parameters.ignore_cooldown",
+                 pa->ar.target_raw, retry_s);
+        httpd_send_json(pa->req, 429, response_error("target-in-cooldown", msg));
+    } else {
+        api_admit(pa->co, pa->req, &pa->ar, &pa->cohort);
+    }
+    request_free(&pa->ar);
+    free(pa);
 }
 
 /* called by evhttp for /mpic */
@@ -422,10 +487,20 @@ static void api_mpic_cb(struct evhttp_request *req, void *arg)
     free(body);
     if (cohort_select(co->cfg->perspectives, co->cfg->nperspectives, ar.perspective_count,
                       (const unsigned char *)co->cfg->cohort_secret, strlen(co->cfg->cohort_secret),
-                      ar.target, ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1,
-                      &cohort, err, sizeof(err)) != 0) {
+                      ar.target,
+                      ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1, &cohort,
+                      err, sizeof(err)) != 0) {
         request_free(&ar);
         httpd_send_json(req, 500, response_error("cohort-selection-failed", err));
+        return;
+    }
+    if (co->cfg->target_cooldown_ms > 0 && !ar.ignore_cooldown) {
+        struct api_pending_admit *pa = util_xcalloc(1, sizeof(*pa));
+        pa->co = co;
+        pa->req = req;
+        pa->ar = ar;
+        pa->cohort = cohort;
+        cooldown_check(co, ar.target, api_cooldown_cb, pa);
         return;
     }
     api_admit(co, req, &ar, &cohort);

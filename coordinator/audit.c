@@ -120,14 +120,17 @@ static json_t *audit_perspective(const json_t *req, const json_t *item, size_t i
     return o;
 }
 
-json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
+/* One attempt's record: cohort is that attempt's codes, res its results. */
+static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *attempt,
+                                   const char *cohort, const json_t *res, const char *verdict,
+                                   const char *reason)
 {
     json_t *rec = json_object(), *echo = NULL, *perspectives, *list = json_array();
     const char *ct = field(req, "check_type"), *method = NULL, *cert_type = NULL;
     const json_t *params = NULL;
     int64_t created = 0;
     int passed = 0, n = 0;
-    char err[160], quorum[32];
+    char quorum[32];
     size_t i;
     json_t *item;
 
@@ -143,7 +146,7 @@ json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
         created = 0;
     json_object_set_new(rec, "request_id", json_string(rid));
     json_object_set_new(rec, "trace_identifier", str_or_null(field(req, "trace")));
-    json_object_set_new(rec, "attempt", int_field(req, "attempt"));
+    json_object_set_new(rec, "attempt", attempt);
     json_object_set_new(rec, "created_ms", int_field(req, "created"));
     json_object_set_new(rec, "decided_ms", int_field(req, "decided_at"));
     json_object_set_new(rec, "check_type", str_or_null(ct));
@@ -156,7 +159,7 @@ json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
                                         ? AUDIT_SBR_VERSION
                                         : AUDIT_BR_VERSION));
     json_object_set_new(rec, "parameters", params ? json_deep_copy(params) : json_null());
-    perspectives = record_render_perspectives(req, res, err, sizeof(err));
+    perspectives = record_render_cohort(req, cohort, res);
     json_array_foreach(perspectives, i, item) {
         const json_t *cr = json_object_get(item, "check_response");
         n++;
@@ -168,10 +171,33 @@ json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
     json_object_set_new(rec, "cohort", list);
     json_object_set_new(rec, "quorum", json_string(quorum));
     json_object_set_new(rec, "quorum_required", int_field(req, "q"));
-    json_object_set_new(rec, "verdict", str_or_null(field(req, "verdict")));
-    json_object_set_new(rec, "reason", str_or_null(field(req, "reason")));
+    json_object_set_new(rec, "anomalous", json_boolean(passed > 0 && passed < n));
+    json_object_set_new(rec, "verdict", str_or_null(verdict));
+    json_object_set_new(rec, "reason", str_or_null(reason));
     json_decref(echo);
     return rec;
+}
+
+json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
+{
+    return audit_build_attempt(rid, req, int_field(req, "attempt"), field(req, "cohort"), res,
+                               field(req, "verdict"), field(req, "reason"));
+}
+
+json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
+                            const json_t *prev)
+{
+    char key[16];
+    const json_t *e;
+
+    snprintf(key, sizeof(key), "%d", attempt);
+    e = json_object_get(prev, key);
+    return audit_build_attempt(rid, req, json_integer(attempt),
+                               e ? json_string_value(json_object_get(e, "cohort")) : NULL,
+                               e ? json_object_get(e, "results") : NULL, "retried",
+                               e && json_is_true(json_object_get(e, "anomalous"))
+                                   ? "the perspectives disagreed; retried with a new cohort"
+                                   : "no valid quorum; retried with a new cohort");
 }
 
 /* called by redis_client with the audit XADD reply */
@@ -188,26 +214,16 @@ static void audit_xadd_cb(void *arg, redisReply *reply, const char *errstr)
     free(rid);
 }
 
-/* called by reqview_load with the published request */
-static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
-{
-    struct coord *co = arg;
-    char key[KEYS_MAX], minid[32];
-    json_t *rec;
-    char *line;
+struct audit_job {
+    struct coord *co;
+    int attempt; /* 0: the published verdict; else a retried attempt */
+};
 
-    if (v == NULL) {
-        audit_nfailed++;
-        log_error("audit: reading a published request failed: %s", err);
-        return;
-    }
-    if (record_render_state(v->req) == RECORD_MISSING) {
-        audit_nfailed++;
-        log_error("request %s: audit: the record is gone", v->rid);
-        return;
-    }
-    rec = audit_build(v->rid, v->req, v->res);
-    line = json_dumps(rec, JSON_COMPACT);
+static void audit_write(struct coord *co, const char *rid, json_t *rec)
+{
+    char key[KEYS_MAX], minid[32];
+    char *line = json_dumps(rec, JSON_COMPACT);
+
     json_decref(rec);
     if (line == NULL) {
         audit_nfailed++;
@@ -216,12 +232,45 @@ static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
     keys_audit(key, sizeof(key), co->cfg->key_prefix);
     snprintf(minid, sizeof(minid), "%lld",
              (long long)(clock_now_ms() - (int64_t)co->cfg->audit_retention_s * 1000));
-    redis_client_command(co->cmd, audit_xadd_cb, util_xstrdup(v->rid), 0,
-                         "XADD %s MINID ~ %s * rid %s a %s", key, minid, v->rid, line);
+    redis_client_command(co->cmd, audit_xadd_cb, util_xstrdup(rid), 0,
+                         "XADD %s MINID ~ %s * rid %s a %s", key, minid, rid, line);
     free(line);
 }
 
-void audit_record(struct coord *co, const char *rid)
+/* called by reqview_load with the request to audit */
+static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
 {
-    reqview_load(co, rid, audit_view_cb, co);
+    struct audit_job *job = arg;
+
+    if (v == NULL) {
+        audit_nfailed++;
+        log_error("audit: reading a request failed: %s", err);
+    } else if (record_render_state(v->req) == RECORD_MISSING) {
+        audit_nfailed++;
+        log_error("request %s: audit: the record is gone", v->rid);
+    } else if (job->attempt > 0) {
+        audit_write(job->co, v->rid, audit_build_retried(v->rid, v->req, job->attempt, v->prev));
+    } else {
+        audit_write(job->co, v->rid, audit_build(v->rid, v->req, v->res));
+    }
+    free(job);
+}
+
+void audit_write_published(struct coord *co, const struct reqview *v)
+{
+    audit_write(co, v->rid, audit_build(v->rid, v->req, v->res));
+}
+
+void audit_note_failure(void)
+{
+    audit_nfailed++;
+}
+
+void audit_record_attempt(struct coord *co, const char *rid, int attempt)
+{
+    struct audit_job *job = util_xcalloc(1, sizeof(*job));
+
+    job->co = co;
+    job->attempt = attempt;
+    reqview_load(co, rid, audit_view_cb, job);
 }

@@ -11,11 +11,21 @@
 
 #include "coord.h"
 
-/** Loads request rid from Redis and appends its audit record (fire and forget; logged). */
-void audit_record(struct coord *co, const char *rid);
+struct reqview;
+
+/** Appends the audit record of a published request (fire and forget; failures logged). */
+void audit_write_published(struct coord *co, const struct reqview *v);
+/** Counts an audit record that could not be written. */
+void audit_note_failure(void);
+
+/** Appends the record of attempt `attempt` that failed and was retried (from the prev hash). */
+void audit_record_attempt(struct coord *co, const char *rid, int attempt);
 
 /** Builds the audit record from a stored request record and its results (new object). */
 json_t *audit_build(const char *rid, const json_t *req, const json_t *res);
+/** Builds the record of a retried attempt from reqview's prev map (new object). */
+json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
+                            const json_t *prev);
 
 /** "3.2.2.4.19" etc. for a validation method, "3.2.2.8" for CAA; NULL when unknown. */
 const char *audit_br_section(const char *check_type, const char *method);

@@ -12,6 +12,8 @@
 
 #include "api.h"
 #include "audit.h"
+#include "published.h"
+#include "retry.h"
 #include "clock.h"
 #include "log.h"
 #include "scripts.h"
@@ -26,6 +28,10 @@ struct due_op {
     char rid[48];
     bool due_reached;
     bool publish_now; /* once decided: every perspective reported, or the deadline passed */
+    bool final;       /* judged at or after the deadline */
+    bool anomalous;   /* the perspectives disagreed */
+    enum quorum_verdict verdict;
+    struct tally tally; /* the tally judged */
     int tries;
     due_done_cb cb;
     void *arg;
@@ -104,8 +110,9 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         due_op_done(op, true);
         return;
     }
-    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
-    audit_record(co, op->rid); /* we published: exactly one audit record per verdict */
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key,
+                         op->rid);
+    published_handle(co, op->rid); /* we published: audit record and cooldown, once */
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);
@@ -160,8 +167,8 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     evtimer_add(&t->ev, &tv);
     /* so that another coordinator publishes it if this process dies */
     snprintf(score, sizeof(score), "%lld", (long long)at_ms);
-    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s LT %s %s", co->due_key, score,
-                         rid);
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s LT %s %s",
+                         co->due_key, score, rid);
 }
 
 static void due_fetch_tally(struct due_op *op);
@@ -193,6 +200,15 @@ static void due_finalize_cb(void *arg, redisReply *reply, const char *errstr)
     due_op_done(op, true);
 }
 
+static void due_finalize(struct due_op *op);
+static void due_try_retry(struct due_op *op);
+
+/* called by retry_advance when the next attempt was started (or was not ours to start) */
+static void due_advanced_cb(void *arg, bool ok)
+{
+    due_op_done(arg, ok);
+}
+
 static void due_run(struct due_op *op, const struct tally *t)
 {
     struct coord *co = op->co;
@@ -211,31 +227,127 @@ static void due_run(struct due_op *op, const struct tally *t)
         due_op_done(op, true); /* the decider's grace timer publishes it */
         return;
     }
+    if (t->state == TALLY_RETRYING) {
+        retry_advance(co, op->rid, due_advanced_cb, op);
+        return;
+    }
     enum quorum_verdict v = tally_judge(t, final);
     if (v == QUORUM_UNDECIDED) {
         due_op_done(op, true);
         return;
     }
+    op->verdict = v;
+    op->final = final;
+    op->anomalous = tally_anomalous(t);
+    op->tally = *t;
+    if (v == QUORUM_INVALID || op->anomalous) {
+        due_try_retry(op);
+        return;
+    }
+    due_finalize(op);
+}
+
+/* Stores the verdict judged from op->tally (lua/finalize), arming the stragglers' grace. */
+static void due_finalize(struct due_op *op)
+{
+    struct coord *co = op->co;
+    const struct tally *t = &op->tally;
+    int64_t now = clock_now_ms();
     char reason[256], now_s[24], count_s[16];
     const char *args[6];
     size_t lens[6];
-    tally_reason(t, final, reason, sizeof(reason));
+
+    tally_reason(t, op->final, reason, sizeof(reason));
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
     snprintf(count_s, sizeof(count_s), "%d", t->count);
     args[0] = op->req_key;
     args[1] = op->st_key;
-    args[2] = v == QUORUM_VALID ? "valid" : "invalid";
+    args[2] = op->verdict == QUORUM_VALID ? "valid" : "invalid";
     args[3] = reason;
     args[4] = now_s;
     args[5] = count_s;
     for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);
-    op->publish_now = final || t->count == t->n;
-    if (t->count < t->n && !final) {
+    op->publish_now = op->final || t->count == t->n;
+    if (t->count < t->n && !op->final) {
         int64_t at = now + co->cfg->straggler_grace_ms;
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
     }
     scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
+}
+
+/* called by redis_client with the lua/retry reply */
+static void due_retry_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_op *op = arg;
+    struct coord *co = op->co;
+    const char *status;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        log_warn("request %s: retry script failed: %s", op->rid,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        due_op_done(op, false);
+        return;
+    }
+    status = reply->element[0]->str;
+    if (strcmp(status, "final") == 0) {
+        due_finalize(op);
+    } else if (strcmp(status, "changed") == 0) {
+        if (op->tries++ < DUE_MAX_TRIES) {
+            due_fetch_tally(op);
+            return;
+        }
+        due_op_done(op, true);
+    } else if (strcmp(status, "retry") == 0 && reply->elements == 3 &&
+               reply->element[1]->type == REDIS_REPLY_INTEGER &&
+               reply->element[2]->type == REDIS_REPLY_INTEGER) {
+        int64_t at = reply->element[2]->integer;
+        char score[24];
+        log_info("request %s: attempt %lld %s; retrying with a new cohort at %lld", op->rid,
+                 (long long)reply->element[1]->integer,
+                 op->verdict == QUORUM_INVALID ? "failed" : "was anomalous", (long long)at);
+        snprintf(score, sizeof(score), "%lld", (long long)at);
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s %s %s",
+                             co->due_key, score, op->rid);
+        due_schedule_publish(co, op->rid, at);
+        audit_record_attempt(co, op->rid, (int)reply->element[1]->integer);
+        due_op_done(op, true);
+    } else {
+        due_op_done(op, true); /* closed: decided or retried by someone else */
+    }
+}
+
+/* Ends the attempt without a verdict when attempts remain (lua/retry), else finalizes. */
+static void due_try_retry(struct due_op *op)
+{
+    struct coord *co = op->co;
+    char count_s[16], now_s[24], base_s[16], max_s[16], jitter_s[24];
+    char res_key[KEYS_MAX], prev_key[KEYS_MAX];
+    const char *args[10];
+    size_t lens[10];
+    uint32_t rnd;
+
+    util_random_bytes((unsigned char *)&rnd, sizeof(rnd));
+    snprintf(count_s, sizeof(count_s), "%d", op->tally.count);
+    snprintf(now_s, sizeof(now_s), "%lld", (long long)clock_now_ms());
+    snprintf(base_s, sizeof(base_s), "%d", co->cfg->retry_cooldown_ms);
+    snprintf(max_s, sizeof(max_s), "%d", co->cfg->retry_cooldown_max_ms);
+    snprintf(jitter_s, sizeof(jitter_s), "%.6f", (double)rnd / 4294967296.0);
+    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, op->rid);
+    keys_prev(prev_key, sizeof(prev_key), co->cfg->key_prefix, op->rid);
+    args[0] = op->req_key;
+    args[1] = res_key;
+    args[2] = op->st_key;
+    args[3] = prev_key;
+    args[4] = count_s;
+    args[5] = now_s;
+    args[6] = base_s;
+    args[7] = max_s;
+    args[8] = jitter_s;
+    args[9] = op->anomalous ? "1" : "0";
+    for (int i = 0; i < 10; i++) lens[i] = strlen(args[i]);
+    scripts_eval(co->cmd, SCRIPT_RETRY, 4, 10, args, lens, due_retry_cb, op);
 }
 
 /* called by redis_client with the lua/tally reply */

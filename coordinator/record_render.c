@@ -28,6 +28,7 @@ enum record_state record_render_state(const json_t *req)
     if (state == NULL || field(req, "echo") == NULL || field(req, "cohort") == NULL)
         return RECORD_CORRUPT;
     if (strcmp(state, "open") == 0) return RECORD_OPEN;
+    if (strcmp(state, "retrying") == 0) return RECORD_RETRYING;
     if (field(req, "verdict") == NULL) return RECORD_CORRUPT;
     if (strcmp(state, "decided") == 0) return RECORD_DECIDED;
     if (strcmp(state, "replied") == 0) return RECORD_REPLIED;
@@ -46,29 +47,21 @@ static long long deadline_budget_ms(const json_t *req)
     return (long long)(deadline - created);
 }
 
-json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
-                                   size_t errlen)
+json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res)
 {
-    const char *cohort = field(req, "cohort"), *echo_s = field(req, "echo");
-    json_t *echo, *perspectives;
-    const json_t *params;
-    enum check_type ct;
+    const char *echo_s = field(req, "echo");
+    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
+    json_t *perspectives = json_array();
+    const json_t *params = NULL;
+    enum check_type ct = CHECK_TYPE_CAA;
 
-    if (cohort == NULL || echo_s == NULL) {
-        util_set_err(err, errlen, "the request record is incomplete");
-        return NULL;
-    }
-    echo = json_loads(echo_s, 0, NULL);
-    if (echo == NULL) {
-        util_set_err(err, errlen, "the stored request echo is invalid");
-        return NULL;
-    }
-    if (check_type_parse(json_string_value(json_object_get(echo, "check_type")), &ct) != 0)
+    if (echo != NULL &&
+        check_type_parse(json_string_value(json_object_get(echo, "check_type")), &ct) != 0)
         ct = CHECK_TYPE_CAA;
-    params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
-                                                        : "dcv_check_parameters");
-    perspectives = json_array();
-    for (const char *p = cohort; *p;) {
+    if (echo != NULL)
+        params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
+                                                            : "dcv_check_parameters");
+    for (const char *p = cohort; p != NULL && *p;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         char code[PERSPECTIVE_CODE_MAX];
@@ -98,7 +91,50 @@ json_t *record_render_perspectives(const json_t *req, const json_t *res, char *e
     return perspectives;
 }
 
-json_t *record_render_response(const json_t *req, const json_t *res, char *err, size_t errlen)
+json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
+                                   size_t errlen)
+{
+    const char *echo_s = field(req, "echo");
+    json_t *echo;
+
+    if (field(req, "cohort") == NULL || echo_s == NULL) {
+        util_set_err(err, errlen, "the request record is incomplete");
+        return NULL;
+    }
+    echo = json_loads(echo_s, 0, NULL);
+    if (echo == NULL) {
+        util_set_err(err, errlen, "the stored request echo is invalid");
+        return NULL;
+    }
+    json_decref(echo);
+    return record_render_cohort(req, field(req, "cohort"), res);
+}
+
+json_t *record_render_previous(const json_t *req, const json_t *prev)
+{
+    int64_t attempt = 1;
+    json_t *out;
+
+    if (field(req, "attempt") == NULL ||
+        util_parse_int64(field(req, "attempt"), 1, 100, &attempt) != 0 || attempt < 2 ||
+        json_object_size(prev) == 0)
+        return json_null();
+    out = json_array();
+    for (int64_t a = 1; a < attempt; a++) {
+        char key[16];
+        const json_t *e;
+        snprintf(key, sizeof(key), "%d", (int)a);
+        e = json_object_get(prev, key);
+        json_array_append_new(out, record_render_cohort(
+                                       req, e ? json_string_value(json_object_get(e, "cohort"))
+                                              : NULL,
+                                       e ? json_object_get(e, "results") : NULL));
+    }
+    return out;
+}
+
+json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
+                               char *err, size_t errlen)
 {
     enum record_state st = record_render_state(req);
     const char *verdict = field(req, "verdict");
@@ -120,6 +156,14 @@ json_t *record_render_response(const json_t *req, const json_t *res, char *err, 
     }
     body = response_build(echo, strcmp(verdict, "valid") == 0, perspectives);
     json_decref(perspectives);
+    if (field(req, "attempt") != NULL) {
+        json_t *actual = json_object_get(body, "actual_orchestration_parameters");
+        int64_t attempt;
+        if (json_is_object(actual) &&
+            util_parse_int64(field(req, "attempt"), 1, 100, &attempt) == 0)
+            json_object_set_new(actual, "attempt_count", json_integer((json_int_t)attempt));
+    }
+    json_object_set_new(body, "previous_attempt_results", record_render_previous(req, prev));
     json_decref(echo);
     return body;
 }

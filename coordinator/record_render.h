@@ -16,6 +16,7 @@ enum record_state {
     RECORD_DECIDED = 2, /* verdict stored, stragglers' grace period running */
     RECORD_REPLIED = 3, /* verdict published: final */
     RECORD_CORRUPT = 4, /* fields missing or unreadable */
+    RECORD_RETRYING = 5, /* an attempt failed; the next starts after its cooldown */
 };
 
 enum record_state record_render_state(const json_t *req);
@@ -29,9 +30,23 @@ json_t *record_render_perspectives(const json_t *req, const json_t *res, char *e
                                    size_t errlen);
 
 /**
- * The full 200 body for a decided or replied record. New object, or NULL and err when the
+ * Like record_render_perspectives for an explicit cohort string ("a,b,c") and results map
+ * (an earlier attempt's). New array.
+ */
+json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res);
+
+/**
+ * previous_attempt_results from reqview's prev map: one perspectives array per earlier
+ * attempt, oldest first; JSON null when there was no earlier attempt. New value.
+ */
+json_t *record_render_previous(const json_t *req, const json_t *prev);
+
+/**
+ * The full 200 body for a decided or replied record, with previous_attempt_results from prev
+ * (may be NULL) and attempt_count from the record. New object, or NULL and err when the
  * record carries no verdict or is unusable.
  */
-json_t *record_render_response(const json_t *req, const json_t *res, char *err, size_t errlen);
+json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
+                               char *err, size_t errlen);
 
 #endif

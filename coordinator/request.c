@@ -138,6 +138,8 @@ static void parse_orchestration(struct reqfield_ctx *c)
         st_cs = reqfield_get_int(c, op, "cohort_for_single_attempt",
                                  "orchestration_parameters.cohort_for_single_attempt", &cs);
         st_dl = reqfield_get_int(c, op, "deadline_ms", "orchestration_parameters.deadline_ms", &dl);
+        reqfield_get_bool(c, op, "ignore_cooldown", "orchestration_parameters.ignore_cooldown",
+                          &out->ignore_cooldown);
         out->orchestration_echo = json_object();
         json_object_set_new(out->orchestration_echo, "perspective_count", echo_int(st_pc, pc));
         json_object_set_new(out->orchestration_echo, "quorum_count", echo_int(st_qc, qc));

@@ -42,6 +42,7 @@ struct api_request {
     int max_attempts;             /* resolved, capped by absolute_max_attempts */
     int cohort_for_single_attempt;/* 0 when absent */
     int deadline_ms;              /* resolved per-request deadline (ms from admission) */
+    bool ignore_cooldown;         /* orchestration_parameters.ignore_cooldown (extension) */
     char *trace_id;               /* NULL when absent or null */
     json_t *orchestration_echo;   /* request_orchestration_parameters echo object, or JSON null */
     json_t *check_params;         /* caa_check_parameters / dcv_check_parameters, defaults filled */

@@ -40,6 +40,7 @@ static void reqview_step(struct reqview_op *op)
     op->cb(op->arg, op->failed ? NULL : &op->v, op->err);
     json_decref(op->v.req);
     json_decref(op->v.res);
+    json_decref(op->v.prev);
     free(op);
 }
 
@@ -87,6 +88,57 @@ static void reqview_res_cb(void *arg, redisReply *reply, const char *errstr)
     reqview_step(op);
 }
 
+/* The entry of attempt a in prev ("<a>" -> {cohort, anomalous, results}), created on demand. */
+static json_t *reqview_prev_attempt(json_t *prev, const char *a, size_t alen)
+{
+    char key[16];
+    json_t *e;
+
+    if (alen == 0 || alen >= sizeof(key)) return NULL;
+    memcpy(key, a, alen);
+    key[alen] = '\0';
+    e = json_object_get(prev, key);
+    if (e == NULL) {
+        e = json_pack("{s:s, s:b, s:{}}", "cohort", "", "anomalous", 0, "results");
+        json_object_set_new(prev, key, e);
+    }
+    return e;
+}
+
+/* called by redis_client with HGETALL of the earlier attempts' results */
+static void reqview_prev_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct reqview_op *op = arg;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        reqview_note_failure(op, reply, errstr);
+        reqview_step(op);
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i], *val = reply->element[i + 1];
+        const char *colon;
+        json_t *e;
+        struct msg_result r;
+        char err[128];
+
+        if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING) continue;
+        colon = strchr(k->str, ':');
+        if (colon == NULL) continue;
+        e = reqview_prev_attempt(op->v.prev, k->str, (size_t)(colon - k->str));
+        if (e == NULL) continue;
+        if (strcmp(colon + 1, "cohort") == 0) {
+            json_object_set_new(e, "cohort", json_stringn(val->str, val->len));
+        } else if (strcmp(colon + 1, "anomalous") == 0) {
+            json_object_set_new(e, "anomalous", json_boolean(val->len == 1 && val->str[0] == '1'));
+        } else if (msg_result_decode(val->str, val->len, &r, err, sizeof(err)) == 0) {
+            json_object_set(json_object_get(e, "results"), colon + 1, r.check_response);
+            msg_result_free(&r);
+        }
+    }
+    reqview_step(op);
+}
+
 void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
 {
     struct reqview_op *op = util_xcalloc(1, sizeof(*op));
@@ -95,13 +147,16 @@ void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
     util_strlcpy(op->v.rid, rid, sizeof(op->v.rid));
     op->v.req = json_object();
     op->v.res = json_object();
+    op->v.prev = json_object();
     op->cb = cb;
     op->arg = arg;
-    op->outstanding = 2;
+    op->outstanding = 3;
     keys_req(key, sizeof(key), co->cfg->key_prefix, rid);
     redis_client_command(co->cmd, reqview_req_cb, op, 0, "HGETALL %s", key);
     keys_res(key, sizeof(key), co->cfg->key_prefix, rid);
     redis_client_command(co->cmd, reqview_res_cb, op, 0, "HGETALL %s", key);
+    keys_prev(key, sizeof(key), co->cfg->key_prefix, rid);
+    redis_client_command(co->cmd, reqview_prev_cb, op, 0, "HGETALL %s", key);
 }
 
 const char *reqview_field(const struct reqview *v, const char *name)

@@ -1,6 +1,6 @@
 /*
- * Loads what Redis holds about one request (its record hash and its stored perspective
- * results) in two pipelined reads, for the synchronous answer, GET /mpic/<id> and the audit
+ * Loads what Redis holds about one request (its record hash, its stored perspective
+ * results and those of earlier attempts) in three pipelined reads, for the synchronous answer, GET /mpic/<id> and the audit
  * trail alike. The callback runs exactly once, never from inside reqview_load().
  */
 #ifndef MPIC_REQVIEW_H
@@ -15,6 +15,8 @@ struct reqview {
     char rid[48];
     json_t *req; /* the request record as {field: string}; empty object when it does not exist */
     json_t *res; /* {perspective code: CheckResponse object} of the results stored so far */
+    json_t *prev; /* earlier failed attempts: {"<A>": {"cohort": "a,b", "anomalous": bool,
+                     "results": {code: CheckResponse}}} (empty object when none) */
 };
 
 /**

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cooldown.h"
 #include "httpd.h"
 #include "log.h"
 #include "record_render.h"
@@ -19,6 +20,7 @@
 #define STATUS_RID_LEN 32 /* request ids are 16 random bytes in hex */
 
 struct status_op {
+    struct coord *co;
     struct evhttp_request *req;
 };
 
@@ -84,13 +86,16 @@ static void status_view_cb(void *arg, const struct reqview *v, const char *err)
                     response_error("not-found", "unknown or expired request id"));
         break;
     case RECORD_OPEN:
+    case RECORD_RETRYING:
     case RECORD_DECIDED:
         status_send(op->req, v->rid, 202, status_api_progress(v->rid, v->req, v->res));
         break;
     case RECORD_REPLIED:
-        body = record_render_response(v->req, v->res, why, sizeof(why));
-        if (body != NULL)
+        body = record_render_response(v->req, v->res, v->prev, why, sizeof(why));
+        if (body != NULL) {
+            cooldown_add_header(op->co, v->req, op->req);
             status_send(op->req, v->rid, 200, body);
+        }
         else
             status_send(op->req, v->rid, 500, response_error("internal-error", why));
         break;
@@ -107,14 +112,14 @@ void status_api_get(struct coord *co, struct evhttp_request *req, const char *ri
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     struct status_op *op;
 
-    if (m != EVHTTP_REQ_GET) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-        httpd_send_json(req, 405, response_error("method-not-allowed", "use GET /mpic/<id>"));
-        return;
-    }
     if (!status_rid_valid(rid)) {
         status_send(req, NULL, 404,
                     response_error("not-found", "a request id is 32 lower-case hex digits"));
+        return;
+    }
+    if (m != EVHTTP_REQ_GET) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        httpd_send_json(req, 405, response_error("method-not-allowed", "use GET /mpic/<id>"));
         return;
     }
     if (!redis_client_is_ready(co->cmd)) {
@@ -123,6 +128,7 @@ void status_api_get(struct coord *co, struct evhttp_request *req, const char *ri
         return;
     }
     op = util_xcalloc(1, sizeof(*op));
+    op->co = co;
     op->req = req;
     reqview_load(co, rid, status_view_cb, op);
 }

@@ -47,6 +47,7 @@ int tally_parse(const redisReply *r, struct tally *t)
     if (strcmp(r->element[1]->str, "open") == 0) t->state = TALLY_OPEN;
     else if (strcmp(r->element[1]->str, "decided") == 0) t->state = TALLY_DECIDED;
     else if (strcmp(r->element[1]->str, "replied") == 0) t->state = TALLY_REPLIED;
+    else if (strcmp(r->element[1]->str, "retrying") == 0) t->state = TALLY_RETRYING;
     else return -1;
     if (tally_int(r->element[2], 1, COHORT_MAX, &v) != 0) return -1;
     t->n = (int)v;
@@ -86,6 +87,17 @@ int tally_parse(const redisReply *r, struct tally *t)
 enum quorum_verdict tally_judge(const struct tally *t, bool final)
 {
     return quorum_evaluate(t->members, t->n, t->q, final);
+}
+
+bool tally_anomalous(const struct tally *t)
+{
+    bool pass = false, other = false;
+
+    for (int i = 0; i < t->n; i++) {
+        if (t->members[i].outcome == QUORUM_OUTCOME_PASSED) pass = true;
+        else if (t->members[i].outcome != QUORUM_OUTCOME_PENDING) other = true;
+    }
+    return pass && other;
 }
 
 void tally_reason(const struct tally *t, bool final, char *out, size_t len)

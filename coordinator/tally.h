@@ -18,6 +18,7 @@ enum tally_state {
     TALLY_OPEN = 0,    /* collecting results, no verdict yet */
     TALLY_DECIDED = 1, /* verdict stored, waiting for stragglers / publication */
     TALLY_REPLIED = 2, /* the holder was notified; closed */
+    TALLY_RETRYING = 3, /* the attempt failed; the next one starts after a cooldown */
 };
 
 struct tally {
@@ -37,6 +38,8 @@ struct tally {
 int tally_parse(const redisReply *r, struct tally *t);
 /** quorum_evaluate over the members. */
 enum quorum_verdict tally_judge(const struct tally *t, bool final);
+/** True when the perspectives disagree: some passed and some did not (an anomaly). */
+bool tally_anomalous(const struct tally *t);
 /** Human-readable reason for the audit trail ("4/6 passed, RIRs: ARIN, RIPE NCC"). */
 void tally_reason(const struct tally *t, bool final, char *out, size_t len);
 

@@ -9,12 +9,13 @@ ARGV[1] = perspective code  ARGV[2] = outcome  ARGV[3] = result blob  ARGV[4] = 
 Returns {status, state, n, q, cohort, rirs, deadline, code1, outcome1, code2, outcome2, ...}
   status "ok" (stored) | "dup" (this perspective already reported; nothing changed)
   or {status} alone for "gone" (unknown/expired R), "closed" (already answered),
-  "stale" (another attempt), "foreign" (perspective not in the cohort)
+  "stale" (another attempt), "foreign" (perspective not in the cohort); "closed" also while
+  R waits for its next attempt (a late result of a failed attempt is never used)
 ]]
 local req = redis.call('HMGET', KEYS[1], 'state', 'attempt', 'cohort', 'rirs', 'n', 'q', 'deadline')
 local state = req[1]
 if not state then return {'gone'} end
-if state == 'replied' then return {'closed'} end
+if state == 'replied' or state == 'retrying' then return {'closed'} end
 if req[2] ~= ARGV[4] then return {'stale'} end
 -- exact membership: a substring search would accept "a,b" for cohort "a,b,c"
 local member = false

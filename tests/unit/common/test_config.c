@@ -91,7 +91,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->max_deadline_ms, 60000);
     assert_int_equal(cfg->straggler_grace_ms, 250);
     assert_true(cfg->enforce_br_phase_in);
-    assert_int_equal(cfg->absolute_max_attempts, 1);
+    assert_int_equal(cfg->absolute_max_attempts, 3);
     assert_int_equal(cfg->result_retention_s, 86400);
     assert_int_equal(cfg->max_inflight_requests, 10000);
     assert_int_equal(cfg->http_timeout_ms, 30000);
