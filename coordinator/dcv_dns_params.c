@@ -80,7 +80,7 @@ const char *dcv_dns_params_uri(struct reqfield_ctx *c, const json_t *p, const ch
     if (!reqfield_get_req_str(c, p, key, field, &s)) return NULL;
     sep = strstr(s, "://");
     ok = sep != NULL && sep > s && sep[3] != '\0' && strlen(s) <= DCV_DNS_MAX_URI &&
-         reqfield_is_alnum((unsigned char)s[0]) &&
+         ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) &&
          reqfield_chars_in(s, reqfield_is_caa_value_char);
     for (const char *q = s; ok && q < sep; q++) ok = is_scheme_char((unsigned char)*q);
     if (!ok) {
