@@ -16,6 +16,7 @@
 #include "dns_lookup.h"
 #include "dns_match.h"
 #include "dns_msg.h"
+#include "dns_text.h"
 #include "dns_names.h"
 #include "dnsname.h"
 #include "log.h"
@@ -142,48 +143,6 @@ static uint16_t dns_method_type_from_name(const char *s)
     return 0;
 }
 
-/* Escapes a value (at most cap bytes of it) into printable ASCII for messages. */
-static void dns_method_escape(const unsigned char *v, size_t n, size_t cap, char *out,
-                              size_t outlen)
-{
-    size_t o = 0;
-
-    if (outlen == 0) return;
-    for (size_t i = 0; i < n && i < cap; i++) {
-        unsigned char c = v[i];
-        char tmp[5];
-        size_t k = 1;
-        if (c == '"' || c == '\\') {
-            tmp[0] = '\\';
-            tmp[1] = (char)c;
-            k = 2;
-        } else if (c < 0x20 || c > 0x7e) {
-            snprintf(tmp, sizeof(tmp), "\\%03u", (unsigned)c);
-            k = 4;
-        } else {
-            tmp[0] = (char)c;
-        }
-        if (o + k >= outlen) break;
-        memcpy(out + o, tmp, k);
-        o += k;
-    }
-    out[o] = '\0';
-}
-
-/* A value as a JSON string: as-is when valid UTF-8, else the escaped form. */
-static json_t *dns_method_value_json(const unsigned char *v, size_t n)
-{
-    json_t *s = json_stringn((const char *)v, n);
-    char *buf;
-
-    if (s != NULL) return s;
-    buf = util_xmalloc(4 * n + 1);
-    dns_method_escape(v, n, n, buf, 4 * n + 1);
-    s = json_string(buf);
-    free(buf);
-    return s;
-}
-
 static json_t *dns_method_details(const struct dns_method_ctx *ctx, const char *found_at,
                                   json_t *records, int rcode, json_t *ad, json_t *chain)
 {
@@ -304,7 +263,7 @@ static void dns_method_mismatch_error(const struct dns_method_ctx *ctx, struct c
                                ctx->m->caa_tag ? " property" : "", found_at, ctx->perspective);
         return;
     }
-    dns_method_escape(first, firstlen, DNS_METHOD_SHOWN_MAX, shown, sizeof(shown));
+    dns_text_escape(first, firstlen, DNS_METHOD_SHOWN_MAX, shown, sizeof(shown));
     check_result_add_error(res, DNS_METHOD_ERR_MISMATCH,
                            "Incorrect %s record \"%s\"%s (and %d more) found at %s "
                            "(perspective %s)",
@@ -343,7 +302,7 @@ static void dns_method_evaluate(struct dns_method_ctx *ctx, const struct dns_loo
         if (!relevant) continue;
         nvalues++;
         if (json_array_size(records) < DNS_METHOD_MAX_SEEN)
-            json_array_append_new(records, dns_method_value_json(val, vallen));
+            json_array_append_new(records, dns_text_json(val, vallen));
         if (dns_method_matches(ctx, &r->records[i], val, vallen, &verdict)) matched = true;
         if (ctx->m->matcher == DNS_METHOD_MATCH_PERSIST) verdicts[verdict]++;
         if (first == NULL) {
@@ -397,7 +356,9 @@ static void dns_method_lookup_cb(void *arg, const struct dns_lookup_result *r)
         return;
     }
     chain = json_array();
-    for (int i = 0; i < r->nchain; i++) json_array_append_new(chain, json_string(r->cname_chain[i]));
+    for (int i = 0; i < r->nchain; i++) {
+        json_array_append_new(chain, json_string(r->cname_chain[i]));
+    }
     if (r->status == DNS_LOOKUP_OK) {
         dns_method_evaluate(ctx, r, chain);
         return;
