@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dcv_account_params.h"
 #include "dcv_dns_params.h"
 #include "dcv_http_params.h"
 #include "util.h"
@@ -25,15 +26,15 @@ static const struct dcv_method dcv_methods[] = {
     {"acme-dns-01", dcv_dns_params_acme_dns01},
     {"website-change", NULL},
     {"acme-tls-alpn-01", NULL},
-    {"dns-change", NULL},
-    {"dns-persistent", NULL},
-    {"dns-account-01", NULL},
-    {"contact-email-txt", NULL},
-    {"contact-phone-txt", NULL},
-    {"contact-email-caa", NULL},
-    {"contact-phone-caa", NULL},
-    {"ip-address", NULL},
-    {"reverse-address-lookup", NULL},
+    {"dns-change", dcv_dns_params_dns_change},
+    {"dns-persistent", dcv_account_params_dns_persistent},
+    {"dns-account-01", dcv_account_params_dns_account01},
+    {"contact-email-txt", dcv_dns_params_contact_email_txt},
+    {"contact-phone-txt", dcv_dns_params_contact_phone_txt},
+    {"contact-email-caa", dcv_dns_params_contact_email_caa},
+    {"contact-phone-caa", dcv_dns_params_contact_phone_caa},
+    {"ip-address", dcv_dns_params_ip_address},
+    {"reverse-address-lookup", dcv_dns_params_reverse},
 };
 
 bool dcv_params_supported(const char *method)

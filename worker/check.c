@@ -12,6 +12,7 @@
 #include "caa_check.h"
 #include "clock.h"
 #include "dns01_check.h"
+#include "dns_method_check.h"
 #include "http01_check.h"
 #include "util.h"
 
@@ -141,6 +142,15 @@ struct check_method {
 static const struct check_method check_methods[] = {
     {"acme-http-01", http01_check_start},
     {"acme-dns-01", dns01_check_start},
+    {"dns-change", dns_method_check_start},
+    {"dns-persistent", dns_method_check_start},
+    {"dns-account-01", dns_method_check_start},
+    {"contact-email-txt", dns_method_check_start},
+    {"contact-phone-txt", dns_method_check_start},
+    {"contact-email-caa", dns_method_check_start},
+    {"contact-phone-caa", dns_method_check_start},
+    {"ip-address", dns_method_check_start},
+    {"reverse-address-lookup", dns_method_check_start},
 };
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "dns_lookup.h"
 #include "dns_msg.h"
+#include "dns_text.h"
 #include "log.h"
 #include "util.h"
 
@@ -46,48 +47,6 @@ static void dns01_ctx_free(struct dns01_ctx *ctx)
 {
     free(ctx->expected);
     free(ctx);
-}
-
-/* Escapes a TXT value (at most `cap` bytes of it) into printable ASCII for messages. */
-static void dns01_escape(const unsigned char *v, size_t n, size_t cap, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    if (outlen == 0) return;
-    for (size_t i = 0; i < n && i < cap; i++) {
-        unsigned char c = v[i];
-        char tmp[5];
-        size_t k;
-        if (c == '"' || c == '\\') {
-            tmp[0] = '\\';
-            tmp[1] = (char)c;
-            k = 2;
-        } else if (c < 0x20 || c > 0x7e) {
-            snprintf(tmp, sizeof(tmp), "\\%03u", (unsigned)c);
-            k = 4;
-        } else {
-            tmp[0] = (char)c;
-            k = 1;
-        }
-        if (o + k >= outlen) break;
-        memcpy(out + o, tmp, k);
-        o += k;
-    }
-    out[o] = '\0';
-}
-
-/* A TXT value as a JSON string: as-is when valid UTF-8, else the escaped form. */
-static json_t *dns01_value_json(const unsigned char *v, size_t n)
-{
-    json_t *s = json_stringn((const char *)v, n);
-    char *buf;
-
-    if (s != NULL) return s;
-    buf = util_xmalloc(4 * n + 1);
-    dns01_escape(v, n, n, buf, 4 * n + 1);
-    s = json_string(buf);
-    free(buf);
-    return s;
 }
 
 static json_t *dns01_details(const char *found_at, json_t *records, int rcode, json_t *ad,
@@ -172,7 +131,7 @@ static void dns01_lookup_cb(void *arg, const struct dns_lookup_result *r)
             continue;
         }
         nvalues++;
-        json_array_append_new(records, dns01_value_json(val, vallen));
+        json_array_append_new(records, dns_text_json(val, vallen));
         if (vallen == ctx->expectedlen && memcmp(val, ctx->expected, vallen) == 0) matched = true;
         if (first == NULL) {
             first = util_xmalloc(vallen + 1);
@@ -186,7 +145,7 @@ static void dns01_lookup_cb(void *arg, const struct dns_lookup_result *r)
     if (!matched) {
         char shown[4 * DNS01_SHOWN_MAX + 1];
         if (first != NULL) {
-            dns01_escape(first, firstlen, DNS01_SHOWN_MAX, shown, sizeof(shown));
+            dns_text_escape(first, firstlen, DNS01_SHOWN_MAX, shown, sizeof(shown));
             check_result_add_error(&res, DNS01_ERR_MISMATCH,
                                    "Incorrect TXT record \"%s\"%s (and %d more) found at %s "
                                    "(perspective %s)",
