@@ -14,6 +14,7 @@
 #include "dns01_check.h"
 #include "http01_check.h"
 #include "util.h"
+#include "website_check.h"
 
 struct check_deferred {
     check_done_cb cb;
@@ -141,6 +142,7 @@ struct check_method {
 static const struct check_method check_methods[] = {
     {"acme-http-01", http01_check_start},
     {"acme-dns-01", dns01_check_start},
+    {"website-change", website_check_start},
 };
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,
