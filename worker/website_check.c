@@ -94,6 +94,8 @@ enum website_verdict website_body_match(const unsigned char *body, size_t len,
                                         const regex_t *re)
 {
     regmatch_t m;
+    char *copy;
+    int rc;
 
     while (len > 0 && website_is_space(body[0])) {
         body++;
@@ -102,11 +104,16 @@ enum website_verdict website_body_match(const unsigned char *body, size_t len,
     while (len > 0 && website_is_space(body[len - 1])) len--;
     if (!website_contains(body, len, challenge, clen, exact_case)) return WEBSITE_NO_VALUE;
     if (re == NULL) return WEBSITE_MATCH;
+    /* REG_STARTEND bounds the match to [0, len) (embedded NUL bytes included); the copy adds
+     * a terminator anyway, for regexec implementations and interceptors that call strlen */
+    copy = util_xmalloc(len + 1);
+    memcpy(copy, body, len);
+    copy[len] = '\0';
     m.rm_so = 0;
     m.rm_eo = (regoff_t)len;
-    /* REG_STARTEND: match within [0, len) without needing a NUL terminator */
-    if (regexec(re, (const char *)body, 1, &m, REG_STARTEND) != 0) return WEBSITE_NO_REGEX;
-    return WEBSITE_MATCH;
+    rc = regexec(re, copy, 1, &m, REG_STARTEND);
+    free(copy);
+    return rc == 0 ? WEBSITE_MATCH : WEBSITE_NO_REGEX;
 }
 
 /* ----------------------------------------------------------------------- the check ---- */

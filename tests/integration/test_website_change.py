@@ -38,6 +38,7 @@ class WebServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 20
 
             def do_GET(self):  # called by http.server for each GET
                 with outer.lock:
@@ -72,7 +73,9 @@ class WebServer:
         for s in self.servers:
             s.daemon_threads = True
             if ctx is not None:
-                s.socket = ctx.wrap_socket(s.socket, server_side=True)
+                # the handshake runs in the handler thread, not serialized in accept()
+                s.socket = ctx.wrap_socket(s.socket, server_side=True,
+                                           do_handshake_on_connect=False)
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
                         for s in self.servers]
 
