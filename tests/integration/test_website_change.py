@@ -145,14 +145,25 @@ def new_value():
 
 
 def all_perspectives(body, completed, passed):
+    """
+    The perspectives that reported, each checked against the expectation. Once the verdict is
+    decided the coordinator cuts stragglers after straggler_grace_ms (mpic_error:coordinator:
+    deadline); on a loaded machine that may be any perspective, so those are skipped, but at
+    least a quorum (pass) or enough to refute one (fail) must have reported.
+    """
     results = by_code(body)
     assert sorted(results) == sorted(CODES), body
+    judged = {}
     for code, cr in results.items():
-        assert cr["check_completed"] is completed, (code, cr)
+        if error_types(cr) == ["mpic_error:coordinator:deadline"]:
+            continue
+        judged[code] = cr
+        assert cr["check_completed"] is completed, (code, cr["errors"], cr)
         assert cr["check_passed"] is passed, (code, cr)
         assert list(cr["details"]) == HTTP_DETAIL_KEYS, cr
         assert cr["details"]["validation_method"] in ("website-change", "acme-http-01")
-    return results
+    assert len(judged) >= (4 if passed else 3), body
+    return judged
 
 
 # ------------------------------------------------------------------------ pass cases
@@ -180,7 +191,7 @@ def test_website_change_http_pass(fleet, web):
         assert d["response_history"] == []
         assert base64.b64decode(d["response_page"]).decode() == page
     seen = web.seen(PKI + path)
-    assert len(seen) >= 6, seen
+    assert len(seen) >= 4, seen
     assert all(h.get("Host") == target for h in seen), seen
 
 
@@ -194,7 +205,7 @@ def test_website_change_https_pass_without_cert_verification(fleet, web_tls):
     assert body["dcv_check_parameters"]["url_scheme"] == "https"
     for cr in all_perspectives(body, True, True).values():
         assert cr["details"]["response_url"] == f"https://web-tls.mpic.test{PKI}{path}"
-    assert len(web_tls.seen(PKI + path)) >= 6
+    assert len(web_tls.seen(PKI + path)) >= 4
 
 
 def test_website_change_any_2xx_passes(fleet, web):
@@ -250,7 +261,7 @@ def test_website_change_headers_sent(fleet, web):
     assert body["is_valid"] is True, body
     assert body["dcv_check_parameters"]["http_headers"] == headers
     seen = web.seen(PKI + path)
-    assert len(seen) >= 6
+    assert len(seen) >= 4
     for h in seen:
         assert h.get("User-Agent") == "mpic-website-test/1", h
         assert h.get("X-Mpic-Test") == "abc 123", h
@@ -400,7 +411,7 @@ def test_website_change_ip_targets(fleet, web, target, host):
     for cr in all_perspectives(body, True, True).values():
         assert cr["details"]["response_url"] == f"http://{host}{PKI}{path}"
     seen = web.seen(PKI + path)
-    assert len(seen) >= 6 and all(h.get("Host") == host for h in seen), seen
+    assert len(seen) >= 4 and all(h.get("Host") == host for h in seen), seen
 
 
 @pytest.mark.parametrize("target,host", [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")])
@@ -413,7 +424,7 @@ def test_http01_ip_targets(fleet, web, target, host):
     for cr in all_perspectives(body, True, True).values():
         assert cr["details"]["response_url"] == f"http://{host}/.well-known/acme-challenge/{token}"
     seen = web.seen(f"/.well-known/acme-challenge/{token}")
-    assert len(seen) >= 6 and all(h.get("Host") == host for h in seen), seen
+    assert len(seen) >= 4 and all(h.get("Host") == host for h in seen), seen
     body = expect_200(fleet.post(http01_body(target, token, keyauth + "x")))
     assert body["is_valid"] is False, body
     for cr in all_perspectives(body, True, False).values():
@@ -432,7 +443,7 @@ def test_http01_ipv4_target_against_challtestsrv(cts_fleet, cts_honest):
             f"http://127.0.0.1/.well-known/acme-challenge/{token}"
     history = [h for h in cts_honest.http_history("127.0.0.1")
                if h["URL"] == f"/.well-known/acme-challenge/{token}"]
-    assert len(history) >= 6, history
+    assert len(history) >= 4, history
 
 
 def test_http01_ip_target_wildcard_and_garbage_rejected(fleet):
