@@ -11,5 +11,7 @@
 json_t *dcv_http_params_headers(struct reqfield_ctx *c, const json_t *p);
 /** acme-http-01 (BR 3.2.2.4.19). */
 void dcv_http_params_acme_http01(struct reqfield_ctx *c, const json_t *p);
+/** website-change (BR 3.2.2.4.18). */
+void dcv_http_params_website_change(struct reqfield_ctx *c, const json_t *p);
 
 #endif

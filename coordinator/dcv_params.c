@@ -24,7 +24,7 @@ struct dcv_method {
 static const struct dcv_method dcv_methods[] = {
     {"acme-http-01", dcv_http_params_acme_http01},
     {"acme-dns-01", dcv_dns_params_acme_dns01},
-    {"website-change", NULL},
+    {"website-change", dcv_http_params_website_change},
     {"acme-tls-alpn-01", NULL},
     {"dns-change", dcv_dns_params_dns_change},
     {"dns-persistent", dcv_account_params_dns_persistent},

@@ -15,6 +15,7 @@
 #include "dns_method_check.h"
 #include "http01_check.h"
 #include "util.h"
+#include "website_check.h"
 
 struct check_deferred {
     check_done_cb cb;
@@ -151,6 +152,7 @@ static const struct check_method check_methods[] = {
     {"contact-phone-caa", dns_method_check_start},
     {"ip-address", dns_method_check_start},
     {"reverse-address-lookup", dns_method_check_start},
+    {"website-change", website_check_start},
 };
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,

@@ -1,8 +1,9 @@
 /*
  * ACME http-01 validation (BR §3.2.2.4.19, RFC 8555 §8.3) from one perspective: fetch
- * http://<target>/.well-known/acme-challenge/<token> through the perspective's own resolver,
- * follow redirects by hand under Boulder's rules (each hop re-resolved and address-filtered),
- * and compare the trimmed body with the key authorization. The pure rule functions used by
+ * http://<target>/.well-known/acme-challenge/<token> (a name, or an IPv4/IPv6 literal per
+ * RFC 8738) through http_walk (the perspective's own resolver, redirects followed by hand under
+ * Boulder's rules, each hop re-resolved and address-filtered), require status 200 and compare
+ * the trimmed body with the key authorization. The pure rule functions used by
  * the check are exposed for unit tests.
  */
 #ifndef MPIC_HTTP01_CHECK_H
@@ -14,11 +15,7 @@
 #include "check.h"
 
 #define HTTP01_MAX_REDIRECTS 10  /* redirects followed at most (Boulder maxRedirect) */
-#define HTTP01_MAX_URL 4096      /* longest URL (and raw Location value) accepted */
-#define HTTP01_MAX_PATH 2000     /* longest redirect path (Boulder maxPathSize) */
 #define HTTP01_MIN_BODY_LIMIT 256
-#define HTTP01_MAX_HEADERS 32    /* params.http_headers entries */
-#define HTTP01_MAX_HEADER_BYTES 8192 /* params.http_headers total "Name: value" bytes */
 
 /** Starts an acme-http-01 check; cb runs exactly once, never from inside this call. */
 void http01_check_start(const struct check_env *env, const struct check_request *req,
@@ -30,17 +27,6 @@ void http01_check_start(const struct check_env *env, const struct check_request 
  */
 int http01_build_url(const char *target, const char *token, char *out, size_t outlen,
                      char *err, size_t errlen);
-
-/**
- * Applies the redirect rules to one 3xx response: status in {301, 302, 307, 308}; Location
- * resolved against current_url (relative forms allowed); scheme http or https; non-empty
- * host without userinfo or IPv6 zone; host not ending in ".well-known"; explicit port only
- * 80 or 443; path at most HTTP01_MAX_PATH bytes; whole URL shorter than HTTP01_MAX_URL.
- * The fragment is dropped. On success writes the absolute next URL and returns 0; otherwise
- * returns -1 with the reason in err. (Redirect count and loop checks are the caller's.)
- */
-int http01_redirect_check(const char *current_url, long status, const char *location,
-                          char *next_url, size_t len, char *err, size_t errlen);
 
 /** Body bytes kept: max(HTTP01_MIN_BODY_LIMIT, key_authorization_len + 64). */
 size_t http01_body_limit(size_t key_authorization_len);

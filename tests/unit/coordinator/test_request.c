@@ -493,7 +493,7 @@ static void test_caa_params(void **state)
 static void test_dcv_common(void **state)
 {
     static const char *const unsupported[] = {
-        "website-change", "acme-tls-alpn-01",
+        "acme-tls-alpn-01",
     };
     const char *vm = "dcv_check_parameters.validation_method";
     char body[512];

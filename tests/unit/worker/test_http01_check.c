@@ -25,6 +25,7 @@
 #include "check.h"
 #include "clock.h"
 #include "http01_check.h"
+#include "http_walk.h"
 #include "http_client.h"
 #include "util.h"
 
@@ -35,14 +36,14 @@
 static int redirect(const char *cur, long status, const char *loc, char *next, size_t len)
 {
     char err[256];
-    int rc = http01_redirect_check(cur, status, loc, next, len, err, sizeof(err));
+    int rc = http_walk_redirect_check(cur, status, loc, next, len, err, sizeof(err));
     if (rc != 0) assert_true(err[0] != '\0');
     return rc;
 }
 
 static void expect_next(long status, const char *loc, const char *want)
 {
-    char next[HTTP01_MAX_URL];
+    char next[HTTP_WALK_MAX_URL];
     int rc = redirect("http://example.com/.well-known/acme-challenge/tok", status, loc, next,
                       sizeof(next));
     if (rc != 0) fail_msg("redirect %ld to %s rejected", status, loc);
@@ -51,7 +52,7 @@ static void expect_next(long status, const char *loc, const char *want)
 
 static void expect_invalid(long status, const char *loc)
 {
-    char next[HTTP01_MAX_URL];
+    char next[HTTP_WALK_MAX_URL];
     if (redirect("http://example.com/.well-known/acme-challenge/tok", status, loc, next,
                  sizeof(next)) == 0) {
         fail_msg("redirect %ld to %s accepted as %s", status, loc ? loc : "(null)", next);
@@ -134,16 +135,16 @@ static void test_redirect_hosts(void **state)
 
 static void test_redirect_lengths(void **state)
 {
-    char loc[HTTP01_MAX_URL + 64];
-    char next[HTTP01_MAX_URL];
+    char loc[HTTP_WALK_MAX_URL + 64];
+    char next[HTTP_WALK_MAX_URL];
     size_t base = strlen("http://other.example/");
 
     memcpy(loc, "http://other.example/", base);
-    memset(loc + base, 'a', HTTP01_MAX_PATH - 1); /* path "/" + 1999 = 2000 bytes: fine */
-    loc[base + HTTP01_MAX_PATH - 1] = '\0';
+    memset(loc + base, 'a', HTTP_WALK_MAX_PATH - 1); /* path "/" + 1999 = 2000 bytes: fine */
+    loc[base + HTTP_WALK_MAX_PATH - 1] = '\0';
     expect_next(302, loc, loc);
-    memset(loc + base, 'a', HTTP01_MAX_PATH); /* 2001 bytes */
-    loc[base + HTTP01_MAX_PATH] = '\0';
+    memset(loc + base, 'a', HTTP_WALK_MAX_PATH); /* 2001 bytes */
+    loc[base + HTTP_WALK_MAX_PATH] = '\0';
     expect_invalid(302, loc);
     /* a Location longer than the URL cap, even with a short path (long query) */
     memcpy(loc, "http://other.example/?", base + 1);
