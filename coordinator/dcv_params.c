@@ -10,6 +10,7 @@
 
 #include "dcv_dns_params.h"
 #include "dcv_http_params.h"
+#include "dcv_tls_params.h"
 #include "util.h"
 
 /* A method parser: called by dcv_params_parse() with the dcv_check_parameters object. */
@@ -24,7 +25,7 @@ static const struct dcv_method dcv_methods[] = {
     {"acme-http-01", dcv_http_params_acme_http01},
     {"acme-dns-01", dcv_dns_params_acme_dns01},
     {"website-change", NULL},
-    {"acme-tls-alpn-01", NULL},
+    {"acme-tls-alpn-01", dcv_tls_params_acme_tls_alpn01},
     {"dns-change", NULL},
     {"dns-persistent", NULL},
     {"dns-account-01", NULL},

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "dns01_check.h"
 #include "http01_check.h"
+#include "tls_alpn_check.h"
 #include "util.h"
 
 struct check_deferred {
@@ -141,6 +142,7 @@ struct check_method {
 static const struct check_method check_methods[] = {
     {"acme-http-01", http01_check_start},
     {"acme-dns-01", dns01_check_start},
+    {"acme-tls-alpn-01", tls_alpn_check_start},
 };
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,
