@@ -493,7 +493,7 @@ static void test_caa_params(void **state)
 static void test_dcv_common(void **state)
 {
     static const char *const unsupported[] = {
-        "website-change", "acme-tls-alpn-01", "dns-change", "dns-persistent",
+        "website-change", "dns-change", "dns-persistent",
         "contact-email-txt", "contact-phone-txt", "contact-email-caa", "contact-phone-caa",
         "ip-address", "reverse-address-lookup", "dns-account-01",
     };
