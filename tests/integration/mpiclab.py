@@ -473,6 +473,9 @@ class ChallTestSrv:
     def add_a(self, host, addresses):
         self._post("add-a", {"host": _fqdn(host), "addresses": list(addresses)})
 
+    def add_aaaa(self, host, addresses):
+        self._post("add-aaaa", {"host": _fqdn(host), "addresses": list(addresses)})
+
     def add_caa(self, host, policies):
         """policies: [{"tag": ..., "value": ...}] (challtestsrv cannot set flags)."""
         self._post("add-caa", {"host": host, "policies": policies})

@@ -221,6 +221,37 @@ def test_ip_target_with_ip_san_passes(fleet, own, tls_port):
     assert OWN_IP not in own.sni_seen  # never an IP literal as SNI
 
 
+@pytest.fixture(scope="module")
+def own6(workdir, tls_port):
+    s = alpnlab.AlpnServer("::1", tls_port, workdir, name="alpn-server6").start()
+    yield s
+    s.stop()
+
+
+def test_ipv6_target_with_ip_san_passes(fleet, own6, tls_port):
+    ka = new_keyauth()
+    digest = hashlib.sha256(ka.encode()).digest()
+    cert, key = alpnlab.make_cert(["::1"], alpnlab.octet_string(digest))
+    sni = "1." + "0." * 31 + "ip6.arpa"
+    own6.add(sni, cert, key)
+    body = expect_200(fleet.post(tls_body("[::1]", digest.hex())))
+    assert body["is_valid"] is True, body
+    all_perspectives(body, True, True)
+    assert own6.sni_seen.count(sni) >= len(CODES)
+
+
+def test_ipv6_first_then_ipv4_fallback(fleet, cts, own, own6, tls_port):
+    """AAAA ::1 is tried first; its server refuses the handshake (unknown SNI), so the check
+    falls back to the A record (127.0.0.3), whose certificate is right."""
+    name, h = own_case(own, cts, "dual")
+    cts.add_aaaa(name, ["::1"])
+    body = expect_200(fleet.post(tls_body(name, h)))
+    assert body["is_valid"] is True, body
+    all_perspectives(body, True, True)
+    assert own6.sni_seen.count(name) >= len(CODES)
+    assert own.sni_seen.count(name) >= len(CODES)
+
+
 # -------------------------------------------------------------------- transport errors ----
 
 def test_stalled_handshake_times_out(fleet, cts, stall, tls_port):
