@@ -103,6 +103,25 @@ static void acme_cert_common_name(X509 *cert, char *cn, size_t cnlen)
     OPENSSL_free(utf8);
 }
 
+/* Printable-ASCII form of at most 100 bytes of a certificate string, for messages. */
+static void acme_cert_shown(const unsigned char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && i < 100 && o + 5 < outlen; i++) {
+        if (s[i] >= 0x21 && s[i] <= 0x7e && s[i] != '\\') {
+            out[o++] = (char)s[i];
+        } else {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", s[i]);
+        }
+    }
+    if (n > 100 && o + 4 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
 /* ASCII case-insensitive equality of a dNSName's bytes with the expected name. */
 static bool acme_cert_name_equal(const unsigned char *s, size_t n, const char *name)
 {
@@ -163,8 +182,12 @@ static enum acme_cert_verdict acme_cert_check_san(X509_EXTENSION *ext,
         dns = gn->d.dNSName;
         if (!acme_cert_name_equal(ASN1_STRING_get0_data(dns), (size_t)ASN1_STRING_length(dns),
                                   e->name)) {
+            char shown[512];
+            acme_cert_shown(ASN1_STRING_get0_data(dns), (size_t)ASN1_STRING_length(dns), shown,
+                            sizeof(shown));
             v = acme_cert_fail(ACME_CERT_SAN_NOT_HOSTNAME, why, whylen,
-                               "the SAN dNSName is not %s", e->name);
+                               "the SAN dNSName \"%s\" is not the name being validated",
+                               shown);
         }
     } else {
         size_t want = e->af == AF_INET6 ? 16 : 4;

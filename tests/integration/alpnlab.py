@@ -32,6 +32,20 @@ def octet_string(value):
     return b"\x04" + bytes([len(value)]) + value
 
 
+def padding_cert(nbytes):
+    """PEM of a throwaway certificate whose DER is at least nbytes long (many SAN names)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    count = nbytes // 60 + 1
+    names = [x509.DNSName(f"{i:05d}-" + "p" * 48 + ".pad.test") for i in range(count)]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(x509.Name([]))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
 def make_cert(sans, acme_value, critical=True, cn=None, issuer_cn=None, with_acme=True):
     """
     A certificate (PEM bytes) and its key (PEM bytes). sans: names or IP literals for the SAN
@@ -71,10 +85,11 @@ class AlpnServer:
     """
     A TLS server on host:port. add(sni, cert_pem, key_pem, alpn) makes connections with that
     SNI get that certificate and ALPN list (None: no ALPN support); other SNI names get an
-    unrecognized_name alert. `sni_seen` lists every SNI name received, in order.
+    unrecognized_name alert. `sni_seen` lists every SNI name received, in order. base_tweak(ctx)
+    adjusts the context every handshake starts with (protocol versions are taken from it).
     """
 
-    def __init__(self, host, port, workdir, name="alpn-server"):
+    def __init__(self, host, port, workdir, name="alpn-server", base_tweak=None):
         self.host = host
         self.port = port
         self.dir = os.path.join(workdir, f"{name}-{host}-{port}")
@@ -86,6 +101,8 @@ class AlpnServer:
         self._stop = threading.Event()
         self.base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.base.sni_callback = self._sni
+        if base_tweak is not None:  # versions are fixed before the SNI callback switches
+            base_tweak(self.base)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -94,7 +111,8 @@ class AlpnServer:
         self.sock.settimeout(0.2)
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def add(self, sni, cert_pem, key_pem, alpn=(ALPN,)):
+    def add(self, sni, cert_pem, key_pem, alpn=(ALPN,), tweak=None):
+        """tweak(ctx), if given, adjusts the server context (e.g. its TLS versions)."""
         n = len(self.contexts)
         cert_path = os.path.join(self.dir, f"c{n}.pem")
         key_path = os.path.join(self.dir, f"k{n}.pem")
@@ -106,6 +124,8 @@ class AlpnServer:
         ctx.load_cert_chain(cert_path, key_path)
         if alpn:
             ctx.set_alpn_protocols(list(alpn))
+        if tweak is not None:
+            tweak(ctx)
         with self._lock:
             self.contexts[sni] = ctx
 

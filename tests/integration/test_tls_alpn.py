@@ -10,6 +10,8 @@ one TLS port number P (the workers' --lab-tls-alpn-port):
 Names are pointed at those addresses with challtestsrv's add-a.
 """
 import hashlib
+import ssl
+import warnings
 
 import pytest
 
@@ -22,12 +24,13 @@ DETAIL_KEYS = ["validation_method", "common_name"]
 OWN_IP = "127.0.0.3"
 STALL_IP = "127.0.0.4"
 CLOSED_IP = "127.0.0.5"
+OLD_TLS_IP = "127.0.0.6"
 DOMAIN = "tls.mpic.test"
 
 
 @pytest.fixture(scope="module")
 def tls_port():
-    return mpiclab.free_port(("127.0.0.1", OWN_IP, STALL_IP, CLOSED_IP))
+    return mpiclab.free_port(("127.0.0.1", OWN_IP, STALL_IP, CLOSED_IP, OLD_TLS_IP))
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +267,49 @@ def test_stalled_handshake_times_out(fleet, cts, stall, tls_port):
                  name, completed=False)
     for cr in by_code(body).values():
         assert "timed out" in cr["errors"][0]["error_message"], cr
+
+
+def test_oversized_certificate_chain_is_refused(fleet, cts, own, tls_port):
+    """A right leaf followed by more than 32 KiB of other certificates: the handshake is
+    aborted by the chain cap, nothing is parsed."""
+    name = f"big-chain.{DOMAIN}"
+    digest = hashlib.sha256(new_keyauth().encode()).digest()
+    h = digest.hex()
+    cert, key = alpnlab.make_cert([name], alpnlab.octet_string(digest))
+    own.add(name, cert + alpnlab.padding_cert(20000) * 2, key)
+    cts.add_a(name, [OWN_IP])
+    body = expect_200(fleet.post(tls_body(name, h)))
+    expect_error(body, "mpic_error:dcv_checker:tls_alpn:handshake", f"{OWN_IP}:{tls_port}",
+                 name, completed=False)
+    for cr in by_code(body).values():
+        assert "excessive message size" in cr["errors"][0]["error_message"], cr
+
+
+def test_tls_below_1_2_is_refused(workdir, fleet, cts, tls_port):
+    def tls11_only(ctx):
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+
+    old = alpnlab.AlpnServer(OLD_TLS_IP, tls_port, workdir, name="alpn-old",
+                             base_tweak=tls11_only).start()
+    try:
+        name = f"old-tls.{DOMAIN}"
+        ka = new_keyauth()
+        digest = hashlib.sha256(ka.encode()).digest()
+        cert, key = alpnlab.make_cert([name], alpnlab.octet_string(digest))
+        old.add(name, cert, key)
+        cts.add_a(name, [OLD_TLS_IP])
+        body = expect_200(fleet.post(tls_body(name, digest.hex())))
+        expect_error(body, "mpic_error:dcv_checker:tls_alpn:handshake",
+                     f"{OLD_TLS_IP}:{tls_port}", name, completed=False)
+        for cr in by_code(body).values():
+            assert "protocol version" in cr["errors"][0]["error_message"], cr
+        assert old.handshakes == 0
+    finally:
+        old.stop()
 
 
 def test_connection_refused(fleet, cts, tls_port):

@@ -345,6 +345,15 @@ static void test_san_value(void **state)
     run(&s, &e, ACME_CERT_SAN_NOT_HOSTNAME);
     s.san = nul;
     run(&s, &e, ACME_CERT_SAN_NOT_HOSTNAME);
+    {
+        /* the message shows the SAN's bytes escaped */
+        X509 *x = build_cert(&s);
+        char cn[ACME_CERT_CN_MAX];
+        char why[256];
+        acme_cert_check(x, &e, cn, sizeof(cn), why, sizeof(why));
+        assert_non_null(strstr(why, "\"a.example.com\\x00.evil.test\""));
+        X509_free(x);
+    }
     s.san = prefix;
     run(&s, &e, ACME_CERT_SAN_NOT_HOSTNAME);
     assert_string_equal(acme_cert_error_type(ACME_CERT_SAN_NOT_HOSTNAME),
