@@ -269,6 +269,27 @@ def test_stalled_handshake_times_out(fleet, cts, stall, tls_port):
         assert "timed out" in cr["errors"][0]["error_message"], cr
 
 
+def test_job_deadline_bounds_a_stalled_handshake(fleet, cts, stall, tls_port):
+    """A request deadline (1.5 s) shorter than the handshake timeout (3 s): the answer comes
+    at the deadline, every perspective incomplete (the worker's deadline error or the
+    coordinator's), and the workers still serve the next check."""
+    name = f"stall-deadline.{DOMAIN}"
+    cts.add_a(name, [STALL_IP])
+    body = tls_body(name, alpnlab.key_authorization_hash("x"))
+    body["orchestration_parameters"] = {"deadline_ms": 1500}
+    out = expect_200(fleet.post(body, timeout=30.0))
+    assert out["is_valid"] is False, out
+    for code, cr in by_code(out).items():
+        assert cr["check_completed"] is False, (code, cr)
+        assert error_types(cr)[0] in ("mpic_error:dcv_checker:tls_alpn:handshake",
+                                      "mpic_error:coordinator:deadline"), (code, cr)
+    ok_name = f"after-deadline.{DOMAIN}"
+    ka = new_keyauth()
+    cts.add_tlsalpn01(ok_name, ka)
+    assert expect_200(fleet.post(tls_body(ok_name, alpnlab.key_authorization_hash(ka))))[
+        "is_valid"] is True
+
+
 def test_oversized_certificate_chain_is_refused(fleet, cts, own, tls_port):
     """A right leaf followed by more than 32 KiB of other certificates: the handshake is
     aborted by the chain cap, nothing is parsed."""
