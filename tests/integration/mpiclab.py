@@ -504,11 +504,12 @@ class Fleet:
     A deployment under test: a config file with a unique key_prefix, `ncoordinators`
     mpic-coordinator processes and workers per perspective. workers maps a perspective code to
     a list of per-worker option dicts: resolver ("IP:PORT" or a list), http_port (lab),
-    allow_private (bool, default True), args (extra argv).
+    allow_private (bool, default True), args (extra argv). worker: extra keys of the config's
+    "worker" section (timeouts).
     """
 
     def __init__(self, workdir, redis, workers, name="fleet", perspectives=None,
-                 coordinator=None, streams=None, ncoordinators=1, log_level=None):
+                 coordinator=None, streams=None, ncoordinators=1, log_level=None, worker=None):
         self.name = f"{name}-{random.randrange(16**6):06x}"
         self.workdir = workdir
         self.redis = redis
@@ -539,6 +540,7 @@ class Fleet:
             "worker": {"perspective": self.perspectives[0]["code"], "dns_timeout_ms": 1000,
                        "dns_tries": 2, "http_connect_timeout_ms": 2000, "http_timeout_ms": 3000},
         }
+        self.config["worker"].update(worker or {})
         self.config_path = os.path.join(workdir, f"{self.name}.json")
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)

@@ -61,9 +61,16 @@ def workers(cts, tls_port, codes=None, allow_private=True):
             for code in codes or CODES}
 
 
+# Generous for a loaded 2-core machine (and ASan builds): DNS 3 s a try, connect 5 s,
+# handshake 8 s.
+TIMEOUTS = {"dns_timeout_ms": 3000, "http_connect_timeout_ms": 5000, "http_timeout_ms": 8000}
+COORDINATOR = {"deadline_ms": 20000}
+
+
 @pytest.fixture(scope="module")
 def fleet(make_fleet, cts, tls_port):
-    return make_fleet(workers(cts, tls_port), name="tls")
+    return make_fleet(workers(cts, tls_port), name="tls", worker=TIMEOUTS,
+                      coordinator=COORDINATOR)
 
 
 def tls_body(target, key_authorization_hash, **params):
@@ -82,7 +89,7 @@ def all_perspectives(body, completed, passed):
     assert sorted(results) == sorted(CODES), body
     for code, cr in results.items():
         assert list(cr) == mpiclab.CHECK_RESPONSE_KEYS, cr
-        assert cr["check_completed"] is completed, (code, cr)
+        assert cr["check_completed"] is completed, (code, cr["errors"])
         assert cr["check_passed"] is passed, (code, cr)
         assert cr["check_type"] == "dcv"
         assert list(cr["details"]) == DETAIL_KEYS, cr
@@ -94,7 +101,7 @@ def expect_error(body, error_type, peer=None, name=None, completed=True):
     """Every perspective failed with error_type; messages name it, the name and the peer."""
     assert body["is_valid"] is False, body
     for code, cr in all_perspectives(body, completed, False).items():
-        assert error_types(cr) == [error_type], (code, cr)
+        assert error_types(cr) == [error_type], (code, cr["errors"])
         msg = cr["errors"][0]["error_message"]
         assert code in msg, msg
         if name is not None:
@@ -270,7 +277,7 @@ def test_stalled_handshake_times_out(fleet, cts, stall, tls_port):
 
 
 def test_job_deadline_bounds_a_stalled_handshake(fleet, cts, stall, tls_port):
-    """A request deadline (1.5 s) shorter than the handshake timeout (3 s): the answer comes
+    """A request deadline (1.5 s) shorter than the handshake timeout (8 s): the answer comes
     at the deadline, every perspective incomplete (the worker's deadline error or the
     coordinator's), and the workers still serve the next check."""
     name = f"stall-deadline.{DOMAIN}"
@@ -347,7 +354,8 @@ def test_special_purpose_addresses_refused(make_fleet, cts, own, tls_port):
             if p["code"] in ("us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1")]
     codes = [p["code"] for p in four]
     f = make_fleet(workers(cts, tls_port, codes=codes, allow_private=False), name="tls-strict",
-                   perspectives=four, coordinator={"default_perspective_count": 4})
+                   perspectives=four, worker=TIMEOUTS,
+                   coordinator=dict(COORDINATOR, default_perspective_count=4))
     before = own.handshakes
     name, h = own_case(own, cts, "strict")
     body = expect_200(f.post(tls_body(name, h)))
