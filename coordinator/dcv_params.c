@@ -1,7 +1,7 @@
 /*
  * dcv_check_parameters dispatch: one table maps each Open MPIC validation_method to the
- * parser of its family (dcv_http_params, dcv_dns_params, ...). Methods named by the API but
- * not implemented here answer 400 "unsupported-validation-method".
+ * parser of its family (dcv_http_params, dcv_dns_params, dcv_account_params, dcv_tls_params);
+ * every Open MPIC method (and dns-account-01) is implemented, anything else is a 400.
  */
 #include "dcv_params.h"
 
@@ -11,6 +11,7 @@
 #include "dcv_account_params.h"
 #include "dcv_dns_params.h"
 #include "dcv_http_params.h"
+#include "dcv_tls_params.h"
 #include "util.h"
 
 /* A method parser: called by dcv_params_parse() with the dcv_check_parameters object. */
@@ -18,14 +19,14 @@ typedef void dcv_params_parser(struct reqfield_ctx *c, const json_t *p);
 
 struct dcv_method {
     const char *name;
-    dcv_params_parser *parse; /* NULL: known to the API, not implemented here */
+    dcv_params_parser *parse;
 };
 
 static const struct dcv_method dcv_methods[] = {
     {"acme-http-01", dcv_http_params_acme_http01},
     {"acme-dns-01", dcv_dns_params_acme_dns01},
     {"website-change", dcv_http_params_website_change},
-    {"acme-tls-alpn-01", NULL},
+    {"acme-tls-alpn-01", dcv_tls_params_acme_tls_alpn01},
     {"dns-change", dcv_dns_params_dns_change},
     {"dns-persistent", dcv_account_params_dns_persistent},
     {"dns-account-01", dcv_account_params_dns_account01},
@@ -40,24 +41,9 @@ static const struct dcv_method dcv_methods[] = {
 bool dcv_params_supported(const char *method)
 {
     for (size_t i = 0; i < MPIC_ARRAY_LEN(dcv_methods); i++) {
-        if (strcmp(method, dcv_methods[i].name) == 0) return dcv_methods[i].parse != NULL;
+        if (strcmp(method, dcv_methods[i].name) == 0) return true;
     }
     return false;
-}
-
-/* "a, b, c" of the implemented methods, for the unsupported-method message. */
-static void supported_list(char *buf, size_t len)
-{
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < MPIC_ARRAY_LEN(dcv_methods); i++) {
-        int n;
-        if (dcv_methods[i].parse == NULL) continue;
-        n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", dcv_methods[i].name);
-        if (n < 0 || (size_t)n >= len - used) return;
-        used += (size_t)n;
-    }
 }
 
 void dcv_params_parse(struct reqfield_ctx *c)
@@ -66,7 +52,6 @@ void dcv_params_parse(struct reqfield_ctx *c)
     enum reqfield_state st;
     const json_t *p;
     const char *method = NULL;
-    char supported[512];
 
     reqfield_reject_other(c, "caa_check_parameters", "dcv");
     p = reqfield_get_obj(c, c->root, "dcv_check_parameters", "dcv_check_parameters", &st);
@@ -80,14 +65,7 @@ void dcv_params_parse(struct reqfield_ctx *c)
     if (!reqfield_get_req_str(c, p, "validation_method", field, &method)) return;
     for (size_t i = 0; i < MPIC_ARRAY_LEN(dcv_methods); i++) {
         if (strcmp(method, dcv_methods[i].name) != 0) continue;
-        if (dcv_methods[i].parse != NULL) {
-            dcv_methods[i].parse(c, p);
-            return;
-        }
-        supported_list(supported, sizeof(supported));
-        reqfield_issue(c, "unsupported-validation-method", field,
-                       "%s \"%s\" is not supported by this service (supported: %s)", field,
-                       dcv_methods[i].name, supported);
+        dcv_methods[i].parse(c, p);
         return;
     }
     reqfield_issue(c, "invalid-validation-method", field, "%s is not a known validation method",

@@ -1,6 +1,6 @@
 /*
  * dcv_check_parameters dispatch: validation_method selects the method family's parser from
- * one table; unknown and not-yet-supported methods are 400 issues naming the field.
+ * one table; an unknown method is a 400 issue naming the field.
  */
 #ifndef MPIC_DCV_PARAMS_H
 #define MPIC_DCV_PARAMS_H

@@ -14,6 +14,7 @@
 #include "dns01_check.h"
 #include "dns_method_check.h"
 #include "http01_check.h"
+#include "tls_alpn_check.h"
 #include "util.h"
 #include "website_check.h"
 
@@ -153,6 +154,7 @@ static const struct check_method check_methods[] = {
     {"ip-address", dns_method_check_start},
     {"reverse-address-lookup", dns_method_check_start},
     {"website-change", website_check_start},
+    {"acme-tls-alpn-01", tls_alpn_check_start},
 };
 
 void check_start(const struct check_env *env, const struct check_request *req, check_done_cb cb,

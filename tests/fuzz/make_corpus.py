@@ -153,7 +153,46 @@ CORPUS = {
 }
 
 
+def acme_certs():
+    """tls-alpn-01 certificates (DER) for fuzz_acme_cert: one good for a.example.com and the
+    digest in fuzz_acme_cert.c, one for 192.0.2.7, and bad shapes. Ed25519 with a fixed key,
+    fixed dates and serials, so the bytes are the same on every run."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+    import ipaddress
+
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    digest = bytes.fromhex("7f0924fb0a7fe4c7e78c2ee1e2088140de7873361a7afb0bef79de23cbe2da9a")
+    oid = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+    when = datetime.datetime(2026, 1, 1)
+
+    def cert(sans, value, critical=True, cn="a.example.com"):
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+             .public_key(key.public_key()).serial_number(1729)
+             .not_valid_before(when).not_valid_after(when + datetime.timedelta(days=7)))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        b = b.add_extension(x509.UnrecognizedExtension(oid, value), critical=critical)
+        return b.sign(key, None).public_bytes(serialization.Encoding.DER)
+
+    good = b"\x04\x20" + digest
+    dns = x509.DNSName("a.example.com")
+    return [
+        cert([dns], good),
+        cert([x509.IPAddress(ipaddress.ip_address("192.0.2.7"))], good),
+        cert([dns, x509.DNSName("b.example.com")], good),
+        cert([dns], good, critical=False),
+        cert([dns], b"\x04\x1f" + digest[:31]),
+        cert([], good),
+    ]
+
+
 def main():
+    CORPUS["fuzz_acme_cert"] = acme_certs()
     for target, seeds in CORPUS.items():
         d = os.path.join(HERE, "corpus", target)
         os.makedirs(d, exist_ok=True)

@@ -407,23 +407,28 @@ zone:
 class ChallTestSrv:
     """pebble-challtestsrv with DNS, management and HTTP-01 on one loopback address."""
 
-    def __init__(self, workdir, ip, http01_port, default_ipv4=None, name=None):
+    def __init__(self, workdir, ip, http01_port, default_ipv4=None, name=None,
+                 tlsalpn01_port=None):
         self.name = name or f"challtestsrv-{ip}"
         self.ip = ip
         self.mgmt_port = free_port((ip,))
         self.dns_port = free_port((ip,))
         self.http01_port = http01_port
+        self.tlsalpn01_port = tlsalpn01_port  # None: TLS-ALPN-01 server disabled
         self.address = f"{ip}:{self.dns_port}"
         self.proc = Process(self.name, [
             "pebble-challtestsrv", "-management", f"{ip}:{self.mgmt_port}",
             "-dns01", f"{ip}:{self.dns_port}", "-http01", f"{ip}:{http01_port}",
-            "-https01", "", "-tlsalpn01", "",
+            "-https01", "",
+            "-tlsalpn01", f"{ip}:{tlsalpn01_port}" if tlsalpn01_port else "",
             "-defaultIPv4", default_ipv4 or ip, "-defaultIPv6", ""], workdir, kind="challtestsrv")
 
     def start(self):
         self.proc.start()
         self.proc.wait_for_tcp(self.ip, self.mgmt_port)
         self.proc.wait_for_tcp(self.ip, self.http01_port)
+        if self.tlsalpn01_port:
+            self.proc.wait_for_tcp(self.ip, self.tlsalpn01_port)
 
         def dns_ready():
             try:
@@ -448,6 +453,13 @@ class ChallTestSrv:
     def del_http01(self, token):
         self._post("del-http01", {"token": token})
 
+    def add_tlsalpn01(self, host, content):
+        """Serves a TLS-ALPN-01 certificate for SNI host with SHA-256(content) (RFC 8737)."""
+        self._post("add-tlsalpn01", {"host": host, "content": content})
+
+    def del_tlsalpn01(self, host):
+        self._post("del-tlsalpn01", {"host": host})
+
     def add_redirect(self, path, target_url):
         self._post("add-redirect", {"path": path, "targetURL": target_url})
 
@@ -463,6 +475,9 @@ class ChallTestSrv:
 
     def add_a(self, host, addresses):
         self._post("add-a", {"host": _fqdn(host), "addresses": list(addresses)})
+
+    def add_aaaa(self, host, addresses):
+        self._post("add-aaaa", {"host": _fqdn(host), "addresses": list(addresses)})
 
     def add_caa(self, host, policies):
         """policies: [{"tag": ..., "value": ...}] (challtestsrv cannot set flags)."""
@@ -492,11 +507,12 @@ class Fleet:
     A deployment under test: a config file with a unique key_prefix, `ncoordinators`
     mpic-coordinator processes and workers per perspective. workers maps a perspective code to
     a list of per-worker option dicts: resolver ("IP:PORT" or a list), http_port (lab),
-    allow_private (bool, default True), args (extra argv).
+    allow_private (bool, default True), args (extra argv). worker: extra keys of the config's
+    "worker" section (timeouts).
     """
 
     def __init__(self, workdir, redis, workers, name="fleet", perspectives=None,
-                 coordinator=None, streams=None, ncoordinators=1, log_level=None):
+                 coordinator=None, streams=None, ncoordinators=1, log_level=None, worker=None):
         self.name = f"{name}-{random.randrange(16**6):06x}"
         self.workdir = workdir
         self.redis = redis
@@ -527,6 +543,7 @@ class Fleet:
             "worker": {"perspective": self.perspectives[0]["code"], "dns_timeout_ms": 1000,
                        "dns_tries": 2, "http_connect_timeout_ms": 2000, "http_timeout_ms": 3000},
         }
+        self.config["worker"].update(worker or {})
         self.config_path = os.path.join(workdir, f"{self.name}.json")
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)
