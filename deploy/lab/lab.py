@@ -86,6 +86,7 @@ class Lab:
         os.makedirs(self.state_dir)
         try:
             self.net.create()
+            self._start_delayer()
             self._start_dns()
             self._start_web()
             self._start_resolvers()
@@ -101,9 +102,8 @@ class Lab:
 
     def down(self):
         labproc.stop_recorded(self.state_dir, set(self.net.all_namespaces()))
-        for s in self.servers:
-            if s.popen is not None and s.popen.poll() is None:
-                labproc.stop_pid(s.popen.pid)
+        labproc.stop_pids([s.popen.pid for s in self.servers
+                           if s.popen is not None and s.popen.poll() is None])
         self.servers = []
         self.net.destroy()
 
@@ -111,6 +111,29 @@ class Lab:
         s = labproc.Server(self.state_dir, name, self.ns(node), argv).start()
         self.servers.append(s)
         return s
+
+    def _start_delayer(self):
+        devices = [self.net.delay_device(c) for c in CODES]
+        self._write_delays({})
+        s = self._server("delayer", "hub", [sys.executable, os.path.join(HERE, "labdelay.py"),
+                                            self.delays_path] + devices)
+
+        def ready():
+            s.check_alive()
+            rc, out = labproc.run(["ip", "-n", self.ns("hub"), "-o", "link"], check=False)
+            return all(f" {d}:" in out for d in devices)
+        labproc.wait_until(ready, 10, "the delay devices")
+        self.net.route_delay_devices()
+
+    @property
+    def delays_path(self):
+        return os.path.join(self.state_dir, "delays.json")
+
+    def _write_delays(self, delays_ms):
+        tmp = self.delays_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({self.net.delay_device(c): ms for c, ms in delays_ms.items()}, f)
+        os.replace(tmp, self.delays_path)
 
     def _start_dns(self):
         sd = self.state_dir
@@ -319,8 +342,26 @@ class Lab:
         return {"namespaces": self.net.existing(), "hijacked": self.net.hijacked(),
                 "delays_ms": self.delays()}
 
+    def delay(self, delays_ms):
+        """Exactly these perspectives get this extra round-trip time ({code: ms}; {} = off)."""
+        unknown = set(delays_ms) - set(CODES)
+        if unknown:
+            raise LabError(f"unknown perspectives {sorted(unknown)}")
+        self._write_delays(delays_ms)
+        self.net.set_delayed({c for c, ms in delays_ms.items() if ms > 0})
+
+    def distance_delays(self):
+        """{code: ms} from each perspective's distance to the origin (20..150 ms)."""
+        return {c: distance_delay_ms(c) for c in CODES}
+
     def delays(self):
-        return {}
+        try:
+            with open(self.delays_path) as f:
+                by_dev = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        return {c: by_dev[self.net.delay_device(c)] for c in CODES
+                if by_dev.get(self.net.delay_device(c))}
 
 
 def main(argv=None):
@@ -334,6 +375,8 @@ def main(argv=None):
     h.add_argument("--kind", choices=["route", "dns"], default="route")
     h.add_argument("perspectives", nargs="+")
     sub.add_parser("restore")
+    d = sub.add_parser("delay", help="emulated distance: 'distance', 'off' or CODE=MS...")
+    d.add_argument("spec", nargs="+")
     p = sub.add_parser("post")
     p.add_argument("json")
     args = ap.parse_args(argv)
@@ -351,6 +394,14 @@ def main(argv=None):
         lab.hijack(args.perspectives, args.kind)
     elif args.cmd == "restore":
         lab.restore()
+    elif args.cmd == "delay":
+        if args.spec == ["distance"]:
+            lab.delay(lab.distance_delays())
+        elif args.spec == ["off"]:
+            lab.delay({})
+        else:
+            lab.delay({c: int(ms) for c, ms in (x.split("=", 1) for x in args.spec)})
+        print(json.dumps(lab.delays()))
     elif args.cmd == "post":
         status, body, _ = lab.post(json.loads(args.json))
         print(json.dumps(body, indent=2) if body is not None else status)

@@ -18,7 +18,7 @@ BLACKHOLE_DNS = "198.18.2.99"      # a name server that never answers
 TABLE_ROUTE_HIJACK = 100           # victim prefix -> attacker
 TABLE_DNS_HIJACK = 101             # victim DNS server only -> attacker
 RULE_PREF_BASE = 1000              # hijack rule priority = base + link index
-DELAY_PREF_BASE = 2000             # emulated-distance rule priority = base + link index
+DELAY_PREF_BASE = 500              # emulated-distance rule priority (before the hijack rules)
 DELAY_TABLE_BASE = 200             # emulated-distance table = base + link index
 
 # Link index per infrastructure node; perspectives use 10 + their position.
@@ -111,6 +111,29 @@ class Net:
         for ns in reversed(self.existing()):
             labproc.stop_namespace_pids(ns)
             run(["ip", "netns", "del", ns], check=False)
+
+    # -- emulated distance (the TUN devices belong to labdelay.py, running in the hub)
+    def delay_device(self, code):
+        return f"d{link_index(code, self.codes)}"
+
+    def route_delay_devices(self):
+        hub = self.ns("hub")
+        for code in self.codes:
+            idx = link_index(code, self.codes)
+            run(["ip", "-n", hub, "link", "set", self.delay_device(code), "up"])
+            run(["ip", "-n", hub, "route", "add", "default", "dev", self.delay_device(code),
+                 "table", str(DELAY_TABLE_BASE + idx)])
+
+    def set_delayed(self, codes):
+        """Exactly the perspectives in codes have their packets pass through their delay."""
+        hub = self.ns("hub")
+        for code in self.codes:
+            idx = link_index(code, self.codes)
+            run(["ip", "-n", hub, "rule", "del", "pref", str(DELAY_PREF_BASE + idx)],
+                check=False)
+            if code in codes:
+                run(["ip", "-n", hub, "rule", "add", "iif", f"h{idx}", "lookup",
+                     str(DELAY_TABLE_BASE + idx), "pref", str(DELAY_PREF_BASE + idx)])
 
     # -- hijack
     def set_hijack(self, codes, kind):

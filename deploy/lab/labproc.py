@@ -139,23 +139,35 @@ def _alive(pid):
         return False
 
 
-def stop_pid(pid, timeout=5.0):
-    """SIGTERM, then SIGKILL after timeout; reaps the process when it is our child."""
+def stop_pids(pids, timeout=5.0):
+    """SIGTERM to all, SIGKILL to those still alive after timeout; reaps our own children."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        live = []
+        for pid in pids:
             try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
+                os.kill(pid, sig)
+                live.append(pid)
+            except ProcessLookupError:
                 pass
-            if not _alive(pid):
-                return
+        end = time.monotonic() + timeout
+        while live and time.monotonic() < end:
+            for pid in list(live):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        live.remove(pid)
+                        continue
+                except ChildProcessError:
+                    pass
+                if not _alive(pid):
+                    live.remove(pid)
             time.sleep(0.02)
+        if not live:
+            return
+        pids = live
+
+
+def stop_pid(pid, timeout=5.0):
+    stop_pids([pid], timeout)
 
 
 def pid_netns(pid):
@@ -169,6 +181,7 @@ def stop_recorded(state_dir, own_namespaces):
     piddir = os.path.join(state_dir, "pids")
     if not os.path.isdir(piddir):
         return
+    pids = []
     for fn in sorted(os.listdir(piddir)):
         path = os.path.join(piddir, fn)
         try:
@@ -177,8 +190,9 @@ def stop_recorded(state_dir, own_namespaces):
         except (OSError, ValueError):
             pid = None
         if pid and _alive(pid) and pid_netns(pid) in own_namespaces:
-            stop_pid(pid)
+            pids.append(pid)
         os.unlink(path)
+    stop_pids(pids)
 
 
 def stop_namespace_pids(ns):
@@ -186,6 +200,4 @@ def stop_namespace_pids(ns):
     rc, out = run(["ip", "netns", "pids", ns], check=False)
     if rc != 0:
         return
-    for word in out.split():
-        if word.isdigit():
-            stop_pid(int(word), timeout=2.0)
+    stop_pids([int(w) for w in out.split() if w.isdigit()], timeout=2.0)
