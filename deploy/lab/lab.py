@@ -317,13 +317,15 @@ class Lab:
         unknown = set(perspectives) - set(CODES)
         if unknown:
             raise LabError(f"unknown perspectives {sorted(unknown)}")
-        self.net.set_hijack(set(perspectives), kind)
-        self.flush()
+        changed = self.net.set_hijack(set(perspectives), kind)
+        if changed:
+            self.flush(changed)
 
     def restore(self):
         """No perspective is hijacked any more."""
-        self.net.set_hijack(set(), "route")
-        self.flush()
+        changed = self.net.set_hijack(set(), "route")
+        if changed:
+            self.flush(changed)
 
     def flush(self, codes=None):
         for code in codes or CODES:
@@ -347,6 +349,8 @@ class Lab:
         unknown = set(delays_ms) - set(CODES)
         if unknown:
             raise LabError(f"unknown perspectives {sorted(unknown)}")
+        if delays_ms == self.delays():
+            return
         self._write_delays(delays_ms)
         self.net.set_delayed({c for c, ms in delays_ms.items() if ms > 0})
 

@@ -5,6 +5,8 @@ per node (10.213.<i>.0/24: hub .1, node .2). "Internet" services live on 198.18.
 addresses; the victim prefix 198.18.1.0/24 exists both at the honest origin and at the
 attacker, and `ip rule`s in the hub decide which perspectives reach which one.
 """
+import subprocess
+
 import labproc
 from labproc import run
 
@@ -126,14 +128,21 @@ class Net:
 
     def set_delayed(self, codes):
         """Exactly the perspectives in codes have their packets pass through their delay."""
-        hub = self.ns("hub")
+        cmds = []
         for code in self.codes:
             idx = link_index(code, self.codes)
-            run(["ip", "-n", hub, "rule", "del", "pref", str(DELAY_PREF_BASE + idx)],
-                check=False)
+            cmds.append(f"rule del pref {DELAY_PREF_BASE + idx}")
             if code in codes:
-                run(["ip", "-n", hub, "rule", "add", "iif", f"h{idx}", "lookup",
-                     str(DELAY_TABLE_BASE + idx), "pref", str(DELAY_PREF_BASE + idx)])
+                cmds.append(f"rule add iif h{idx} lookup {DELAY_TABLE_BASE + idx} "
+                            f"pref {DELAY_PREF_BASE + idx}")
+        self._hub_batch(cmds)
+
+    def _hub_batch(self, cmds):
+        """Runs ip commands in the hub in one process; a failing delete of an absent rule is
+        expected, so errors are checked by reading the rules back where it matters."""
+        subprocess.run(["ip", "-n", self.ns("hub"), "-force", "-batch", "-"],
+                       input="\n".join(cmds) + "\n", capture_output=True, text=True,
+                       timeout=30)
 
     # -- hijack
     def set_hijack(self, codes, kind):
@@ -141,13 +150,22 @@ class Net:
         if kind not in ("route", "dns"):
             raise labproc.LabError(f"hijack kind must be 'route' or 'dns', not {kind!r}")
         table = TABLE_ROUTE_HIJACK if kind == "route" else TABLE_DNS_HIJACK
-        hub = self.ns("hub")
-        for code in self.codes:
+        before = self.hijacked()
+        wanted = {c: kind for c in codes}
+        changed = [c for c in self.codes if before.get(c) != wanted.get(c)]
+        cmds = []
+        for code in changed:
             idx = link_index(code, self.codes)
-            run(["ip", "-n", hub, "rule", "del", "pref", str(RULE_PREF_BASE + idx)], check=False)
+            cmds.append(f"rule del pref {RULE_PREF_BASE + idx}")
             if code in codes:
-                run(["ip", "-n", hub, "rule", "add", "from", subnet(idx), "lookup", str(table),
-                     "pref", str(RULE_PREF_BASE + idx)])
+                cmds.append(f"rule add from {subnet(idx)} lookup {table} "
+                            f"pref {RULE_PREF_BASE + idx}")
+        if cmds:
+            self._hub_batch(cmds)
+        now = self.hijacked()
+        if now != wanted:
+            raise labproc.LabError(f"hijack rules are {now}, wanted {wanted}")
+        return changed
 
     def hijacked(self):
         """{code: "route"|"dns"} read back from the hub's rules."""

@@ -4,6 +4,7 @@ started before the first test and torn down after the last, under a prefix uniqu
 so parallel runs never collide. Needs root (network namespaces); CI runs it as root.
 """
 import os
+import shutil
 import sys
 
 import pytest
@@ -15,16 +16,17 @@ import lab as labmod  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def lab():
+def lab(request):
     if os.geteuid() != 0:
         pytest.fail("the lab suite needs root (ip netns); run it as root as CI does")
     the_lab = labmod.Lab(prefix=f"mplt{os.getpid()}")
     the_lab.up()
     yield the_lab
     the_lab.down()
-    if os.path.isdir(the_lab.state_dir) and not os.environ.get("MPIC_LAB_KEEP"):
-        import shutil
+    if request.session.testsfailed == 0 and not os.environ.get("MPIC_LAB_KEEP"):
         shutil.rmtree(the_lab.state_dir, ignore_errors=True)
+    else:
+        print(f"\nlab logs kept in {the_lab.state_dir}/logs")
 
 
 @pytest.fixture(autouse=True)
