@@ -1,0 +1,252 @@
+"""
+BR §3.2.2.9 verdicts in the namespace lab, with real routes: for n = 3..7 remote perspectives
+and k = 0..n of them hijacked (the victim's prefix routed to the attacker), for every method in
+METHODS, the verdict equals the BR rule (n - allowed misses pass, >= 2 RIRs among the passing)
+and every hijacked perspective is named as failed with what it saw. Plus the DNS-level hijack,
+DNSSEC-bogus and broken zones, a signed zone under hijack, one poisoned resolver cache, and a
+150 ms perspective that the verdict does not wait for.
+"""
+import base64
+import collections
+
+import pytest
+
+import labdns
+from lab import CODES, RIR_OF
+
+TARGET = "www.plain.test"  # unsigned zone: the attacker's answers are accepted and visible
+HONEST, EVIL = labdns.WORLD["honest"], labdns.WORLD["attacker"]
+
+Method = collections.namedtuple("Method", "name body saw honest attacker")
+
+
+def caa_body(target, orch):
+    return {"check_type": "caa", "domain_or_ip_target": target,
+            "orchestration_parameters": orch}
+
+
+def http01_body(target, orch):
+    return {"check_type": "dcv", "domain_or_ip_target": target, "orchestration_parameters": orch,
+            "dcv_check_parameters": {"validation_method": "acme-http-01",
+                                     "token": labdns.HTTP_TOKEN,
+                                     "key_authorization": HONEST["http_keyauth"]}}
+
+
+def dns01_body(target, orch):
+    return {"check_type": "dcv", "domain_or_ip_target": target, "orchestration_parameters": orch,
+            "dcv_check_parameters": {"validation_method": "acme-dns-01",
+                                     "key_authorization_hash": HONEST["dns01_hash"]}}
+
+
+def saw_records(cr):
+    return sorted(cr["details"]["records_seen"] or [])
+
+
+def saw_page(cr):
+    page = cr["details"]["response_page"]
+    return base64.b64decode(page).decode() if page else None
+
+
+# One line per method. acme-tls-alpn-01 joins with the TLS helper's work: the lab already
+# serves honest/attacker certificates for www.plain.test (labdns.WORLD[...]["alpn_keyauth"]).
+METHODS = [
+    Method("caa", caa_body, saw_records, [HONEST["caa"]], [EVIL["caa"]]),
+    Method("acme-http-01", http01_body, saw_page, HONEST["http_keyauth"],
+           EVIL["http_keyauth"]),
+    Method("acme-dns-01", dns01_body, saw_records, [HONEST["dns01_hash"]],
+           [EVIL["dns01_hash"]]),
+]
+METHOD_IDS = [m.name for m in METHODS]
+
+
+def quorum_default(n):
+    """common/quorum.c: n - allowed non-corroborations (1 up to 5 perspectives, else 2)."""
+    return n - (0 if n < 2 else 1 if n <= 5 else 2)
+
+
+def br_valid(cohort, failed):
+    passing = [c for c in cohort if c not in failed]
+    return len(passing) >= quorum_default(len(cohort)) and len({RIR_OF[c] for c in passing}) >= 2
+
+
+def post_ok(lab, body):
+    status, resp, _ = lab.post(body)
+    assert status == 200, (status, resp)
+    return resp
+
+
+def results(resp):
+    return {p["perspective_code"]: p["check_response"] for p in resp["perspectives"]}
+
+
+_COHORTS = {}
+
+
+def cohort(lab, n, target=TARGET):
+    """The coordinator's cohort for (target, n): learnt once from an unhijacked request (the
+    HMAC ranking depends only on the secret, the target, n and the attempt)."""
+    if (target, n) not in _COHORTS:
+        lab.restore()
+        resp = post_ok(lab, caa_body(target, {"perspective_count": n}))
+        _COHORTS[(target, n)] = [p["perspective_code"] for p in resp["perspectives"]]
+    return _COHORTS[(target, n)]
+
+
+def hijack_sets(members, k):
+    """The distinct k-subsets the matrix tries: non-ARIN perspectives first (exercises the RIR
+    rule) and ARIN first (exercises the count rule)."""
+    non_arin_first = sorted(members, key=lambda c: (RIR_OF[c] == "ARIN", c))
+    arin_first = sorted(members, key=lambda c: (RIR_OF[c] != "ARIN", c))
+    sets = []
+    for order in (non_arin_first, arin_first):
+        s = frozenset(order[:k])
+        if s not in sets:
+            sets.append(s)
+    return sets
+
+
+def assert_saw(method, code, cr, hijacked):
+    if hijacked:
+        assert cr["check_passed"] is False, (code, cr)
+        assert cr["check_completed"] is True, (code, cr)
+        assert cr["errors"], (code, cr)
+        assert method.saw(cr) == method.attacker, (code, cr)
+    else:
+        assert cr["check_passed"] is True, (code, cr)
+        assert method.saw(cr) == method.honest, (code, cr)
+
+
+MATRIX = [(n, k) for n in range(3, 8) for k in range(0, n + 1)]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+@pytest.mark.parametrize("n,k", MATRIX, ids=[f"n{n}-k{k}" for n, k in MATRIX])
+def test_route_hijack_matrix(lab, n, k, method):
+    members = cohort(lab, n)
+    assert len(members) == n and len(set(members)) == n
+    for hijacked in hijack_sets(members, k):
+        lab.hijack(hijacked, kind="route")
+        resp = post_ok(lab, method.body(TARGET, {"perspective_count": n}))
+        assert resp["actual_orchestration_parameters"]["perspective_count"] == n
+        assert resp["actual_orchestration_parameters"]["quorum_count"] == quorum_default(n)
+        assert resp["is_valid"] is br_valid(members, hijacked), (sorted(hijacked), resp)
+        got = results(resp)
+        assert sorted(got) == sorted(members)
+        for code, cr in got.items():
+            assert_saw(method, code, cr, code in hijacked)
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_dns_level_hijack(lab, method, k):
+    """Only the authoritative server's address is hijacked: the attacker's DNS answers (its
+    CAA, its TXT, an A record pointing at its own web server) reach the hijacked ones."""
+    members = cohort(lab, 6)
+    hijacked = hijack_sets(members, k)[-1]
+    lab.hijack(hijacked, kind="dns")
+    resp = post_ok(lab, method.body(TARGET, {"perspective_count": 6}))
+    assert resp["is_valid"] is br_valid(members, hijacked), resp
+    for code, cr in results(resp).items():
+        assert_saw(method, code, cr, code in hijacked)
+    if method.name == "acme-http-01":
+        for code in hijacked:
+            assert labdns.ATTACKER_WEB in results(resp)[code]["errors"][0]["error_message"]
+
+
+BOGUS = [("expired.test", "RRSIGs expired"), ("nosig.test", "DS in the parent, zone unsigned")]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+@pytest.mark.parametrize("zone", [z for z, _ in BOGUS])
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 7])
+def test_dnssec_bogus_is_invalid_at_any_n(lab, zone, method, n):
+    resp = post_ok(lab, method.body(f"www.{zone}", {"perspective_count": n}))
+    assert resp["is_valid"] is False, resp
+    got = results(resp)
+    assert len(got) == n
+    for code, cr in got.items():
+        assert cr["check_passed"] is False, (code, cr)
+        assert cr["check_completed"] is False, (code, cr)  # a lookup failure, not a "no"
+        assert any(e["error_type"].endswith(":lookup") for e in cr["errors"]), (code, cr)
+
+
+@pytest.mark.parametrize("zone", ["servfail.test", "refused.test", "silent.test"])
+def test_broken_servers_are_lookup_failures(lab, zone):
+    resp = post_ok(lab, caa_body(f"www.{zone}", {"perspective_count": 4}))
+    assert resp["is_valid"] is False, resp
+    for code, cr in results(resp).items():
+        assert cr["check_completed"] is False, (code, cr)
+        assert [e["error_type"] for e in cr["errors"]] == ["mpic_error:caa_checker:lookup"]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+def test_signed_zone(lab, method):
+    """victim.test is signed: valid when nobody is hijacked; under a route hijack the
+    attacker's own signatures are bogus, so the hijacked perspectives fail to look it up."""
+    target = "www.victim.test"
+    members = cohort(lab, 6, target)
+    resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
+    assert resp["is_valid"] is True, resp
+    hijacked = hijack_sets(members, 2)[-1]
+    lab.hijack(hijacked, kind="route")
+    resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
+    assert resp["is_valid"] is br_valid(members, hijacked), resp
+    for code, cr in results(resp).items():
+        if code in hijacked:
+            assert cr["check_completed"] is False, (code, cr)
+            assert any(e["error_type"].endswith(":lookup") for e in cr["errors"]), (code, cr)
+        else:
+            assert cr["check_passed"] is True, (code, cr)
+
+
+POISON = {"caa": f'plain.test. 0 IN CAA {EVIL["caa"]}',
+          "acme-http-01": f"{TARGET}. 0 IN A {labdns.ATTACKER_WEB}",
+          "acme-dns-01": f'_acme-challenge.{TARGET}. 0 IN TXT "{EVIL["dns01_hash"]}"'}
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+def test_poisoned_cache_fails_only_that_perspective(lab, method):
+    members = cohort(lab, 6)
+    victim = members[0]
+    rr = POISON[method.name]
+    lab.poison(victim, rr)
+    try:
+        resp = post_ok(lab, method.body(TARGET, {"perspective_count": 6}))
+    finally:
+        lab.unpoison(victim, rr.split()[0])
+    assert resp["is_valid"] is True, resp
+    for code, cr in results(resp).items():
+        assert_saw(method, code, cr, code == victim)
+
+
+def test_far_perspective_does_not_delay_the_verdict(lab):
+    """One cohort member 150 ms away (and with a cold cache) has not reported when the other
+    five decide; the verdict arrives at the request's 700 ms deadline without it."""
+    members = cohort(lab, 6)
+    post_ok(lab, caa_body(TARGET, {"perspective_count": 6}))  # warm the others' caches
+    far = next(c for c in members if RIR_OF[c] == "ARIN")
+    lab.delay({far: 150})
+    lab.flush([far])
+    resp = post_ok(lab, caa_body(TARGET, {"perspective_count": 6, "deadline_ms": 700}))
+    assert resp["is_valid"] is True, resp
+    got = results(resp)
+    assert got[far]["check_completed"] is False, got[far]
+    assert got[far]["errors"][0]["error_type"] == "mpic_error:coordinator:deadline"
+    for code in members:
+        if code != far:
+            assert got[code]["check_passed"] is True, (code, got[code])
+
+
+def test_distance_delays_keep_verdicts(lab):
+    """With every perspective at its emulated distance (20..150 ms), verdicts are unchanged."""
+    delays = lab.distance_delays()
+    assert all(20 <= ms <= 150 for ms in delays.values()) and max(delays.values()) > 100
+    lab.delay(delays)
+    assert lab.delays() == delays
+    members = cohort(lab, 6)
+    hijacked = hijack_sets(members, 3)[-1]
+    lab.hijack(hijacked, kind="route")
+    resp = post_ok(lab, dns01_body(TARGET, {"perspective_count": 6}))
+    assert resp["is_valid"] is False, resp
+    for code, cr in results(resp).items():
+        assert_saw(METHODS[2], code, cr, code in hijacked)
