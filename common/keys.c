@@ -39,3 +39,8 @@ void keys_replies(char *out, size_t len, const char *prefix, const char *coordin
 {
     snprintf(out, len, "%s:replies:{%s}", prefix, coordinator_id);
 }
+
+void keys_alerts(char *out, size_t len, const char *prefix)
+{
+    snprintf(out, len, "%s:alerts", prefix);
+}

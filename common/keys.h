@@ -24,5 +24,7 @@ void keys_st(char *out, size_t len, const char *prefix, const char *rid);
 void keys_due(char *out, size_t len, const char *prefix);
 /** <prefix>:replies:{<coordinator id>} — notification stream of one coordinator. */
 void keys_replies(char *out, size_t len, const char *prefix, const char *coordinator_id);
+/** <prefix>:alerts — stream of security alerts (failed corroborations with disagreement). */
+void keys_alerts(char *out, size_t len, const char *prefix);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cmetrics.h"
 #include "cohort.h"
 #include "due.h"
 #include "httpd.h"
@@ -415,6 +416,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
                              maxlen_s, blob, bloblen);
         free(blob);
     }
+    cmetrics_attempt(check_type_name(ar->check_type));
     log_debug("request %s: %s %s cohort %s (n=%d q=%d)", h->entry.rid,
               check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
               ar->quorum_count);
@@ -512,5 +514,6 @@ void api_register(struct coord *co, struct evhttp *http)
 {
     evhttp_set_cb(http, "/mpic", api_mpic_cb, co);
     evhttp_set_cb(http, "/healthz", api_healthz_cb, co);
+    evhttp_set_cb(http, "/metrics", cmetrics_http_cb, co);
     evhttp_set_gencb(http, api_notfound_cb, co);
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "scripts.h"
 #include "util.h"
+#include "verdict_watch.h"
 
 #define DUE_SWEEP_MS 250
 #define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long ... */
@@ -104,6 +105,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key, op->rid);
+    verdict_watch_start(co, op->rid); /* metrics and alerts, once per request */
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);
