@@ -110,7 +110,8 @@ static void cmetrics_xlen_cb(void *arg, redisReply *reply, const char *errstr)
     const char *v[] = {p->stream, p->region};
     cmetrics_sample_done();
     if (cm.reg == NULL || !cmetrics_reply_ok(reply)) return;
-    if (reply->type == REDIS_REPLY_INTEGER) metrics_set(cm.stream_length, v, (double)reply->integer);
+    if (reply->type == REDIS_REPLY_INTEGER)
+        metrics_set(cm.stream_length, v, (double)reply->integer);
 }
 
 /* called by redis_client with XINFO GROUPS of one stream: the group's "lag" (undelivered) */

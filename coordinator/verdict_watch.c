@@ -163,10 +163,12 @@ json_t *verdict_watch_alert(const char *rid, const char *coordinator_id, const j
                             ? json_object_get(cr, "timestamp_ns")
                             : json_null());
         json_array_append_new(persp, item);
-        if (strcmp(vp->outcome, "passed") == 0) json_array_append_new(passed, json_string(vp->code));
+        if (strcmp(vp->outcome, "passed") == 0)
+            json_array_append_new(passed, json_string(vp->code));
         else if (strcmp(vp->outcome, "missing") == 0)
             json_array_append_new(missing, json_string(vp->code));
-        else json_array_append_new(failed, json_string(vp->code));
+        else
+            json_array_append_new(failed, json_string(vp->code));
     }
     json_object_set_new(alert, "alert", json_string("mpic.corroboration_disagreement"));
     json_object_set_new(alert, "version", json_integer(1));
