@@ -87,7 +87,10 @@ def fleet(workdir, redis_server, cts_honest, cts_evil, http01_port, webhook):
     f = mpiclab.Fleet(workdir, redis_server, workers, name="metrics",
                       coordinator={"straggler_grace_ms": 6000, "deadline_ms": 8000})
     f.config["metrics"] = {"stream_sample_ms": 200, "anomaly_window_s": 600}
-    f.config["alerts"] = {"webhooks": [f"http://127.0.0.1:{webhook.port}/mpic-alert"],
+    # the second URL has no listener: its delivery is retried, then given up
+    dead = mpiclab.free_port()
+    f.config["alerts"] = {"webhooks": [f"http://127.0.0.1:{webhook.port}/mpic-alert",
+                                       f"http://127.0.0.1:{dead}/nobody-listens"],
                           "webhook_backoff_ms": 50, "webhook_max_tries": 5,
                           "webhook_timeout_ms": 5000, "stream_maxlen": 1000}
     with open(f.config_path, "w") as fh:
@@ -291,11 +294,14 @@ def test_failed_corroboration_with_a_passing_perspective_raises_an_alert(fleet, 
 
     def counted():
         s = coord_metrics(fleet)
-        return s if value(s, "mpic_alert_webhook_events_total", event="delivered") >= 1 else None
-    after = wait_until(counted, 15.0, "the webhook delivery counter")
+        return s if value(s, "mpic_alert_webhook_events_total", event="delivered") >= 1 and \
+            value(s, "mpic_alert_webhook_events_total", event="given_up") >= 1 else None
+    after = wait_until(counted, 30.0, "the webhook delivered and given-up counters")
+    # 5 tries at the dead URL, 1 failed try at the receiver
+    assert value(after, "mpic_alert_webhook_events_total", event="attempt_failed") >= 6
+    assert value(after, "mpic_alert_webhook_queue_length") == 0
     assert value(after, "mpic_alerts_total", result="published") == \
         value(before, "mpic_alerts_total", result="published") + 1
-    assert value(after, "mpic_alert_webhook_events_total", event="attempt_failed") >= 1
     assert value(after, "mpic_perspective_disagreements_total", perspective=EVIL,
                  kind="passed_while_invalid") == \
         value(before, "mpic_perspective_disagreements_total", perspective=EVIL,
@@ -336,3 +342,39 @@ def test_stopped_worker_shows_pending_job_and_its_age(fleet):
         return value(s, "mpic_stream_pending", stream="jobs", region=region) == 0 and \
             value(s, "mpic_stream_oldest_pending_age_seconds", stream="jobs", region=region) == 0
     wait_until(drained, 20.0, f"the backlog on {region} to drain")
+
+
+def test_reclaimed_job_is_counted_by_the_worker_that_took_it(workdir, redis_server, cts_honest,
+                                                            http01_port):
+    """A worker killed mid-check: the second worker of its region reclaims the job."""
+    victim = "eu-central-1"
+    token = mpiclab.random_token(43)
+    keyauth = token + "." + mpiclab.random_token(43)
+    cts_honest.add_http01(token, keyauth)
+    slow = mpiclab.HeldHTTPServer(keyauth).start()
+    opts = {"resolver": cts_honest.address, "http_port": slow.port}
+    f = mpiclab.Fleet(workdir, redis_server,
+                      mpiclab.uniform_workers(cts_honest.address, http_port=http01_port,
+                                              overrides={victim: opts}),
+                      name="metrics-reclaim", streams={"job_visibility_timeout_ms": 1000})
+    try:
+        f.start()
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("r", f.post(
+            http01_body("reclaim.mpic.test", token, keyauth), timeout=30)), daemon=True)
+        t.start()
+        assert slow.first_request.wait(15), "the first worker never fetched the challenge"
+        second = f.start_worker(victim, opts)
+        f.kill_worker(victim, 0)
+        t.join(30)
+        assert not t.is_alive()
+        assert expect_200(out["r"])["is_valid"] is True
+        s = wait_until(lambda: (lambda m: m if value(m, "mpic_worker_jobs_reclaimed_total",
+                                                     perspective=victim) >= 1 else None)(
+            scrape(second.health_port)[0]), 15.0, "the reclaimed-jobs counter")
+        key = dict(perspective=victim, check_type="dcv", method="acme-http-01",
+                   outcome="passed")
+        assert value(s, "mpic_worker_checks_total", **key) >= 1
+    finally:
+        f.stop()
+        slow.stop()
