@@ -324,6 +324,7 @@ void cmetrics_shutdown(void)
     cm.reg = NULL;
 }
 
+/* called by evhttp for GET /metrics (registered by api_register) */
 void cmetrics_http_cb(struct evhttp_request *req, void *arg)
 {
     metrics_http_reply(cm.reg, req);
