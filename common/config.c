@@ -47,6 +47,16 @@ static const struct config_key config_keys[] = {
     KEY_SPECIAL(NULL, "streams"),
     KEY_SPECIAL(NULL, "coordinator"),
     KEY_SPECIAL(NULL, "worker"),
+    KEY_SPECIAL(NULL, "metrics"),
+    KEY_SPECIAL(NULL, "alerts"),
+    KEY_INT("metrics", "anomaly_window_s", metrics_anomaly_window_s, 10, 86400),
+    KEY_INT("metrics", "stream_sample_ms", metrics_stream_sample_ms, 100, 600000),
+    KEY_INT("alerts", "stream_maxlen", alerts_stream_maxlen, 100, 100000000),
+    KEY_SPECIAL("alerts", "webhooks"),
+    KEY_INT("alerts", "webhook_timeout_ms", alert_webhook_timeout_ms, 100, 120000),
+    KEY_INT("alerts", "webhook_max_tries", alert_webhook_max_tries, 1, 20),
+    KEY_INT("alerts", "webhook_backoff_ms", alert_webhook_backoff_ms, 10, 600000),
+    KEY_INT("alerts", "webhook_queue_max", alert_webhook_queue_max, 1, 100000),
     KEY_ADDR("redis", "address", redis),
     KEY_INT("redis", "connect_timeout_ms", redis_connect_timeout_ms, 10, 600000),
     KEY_INT("redis", "command_timeout_ms", redis_command_timeout_ms, 10, 600000),
@@ -123,6 +133,13 @@ void config_defaults(struct config *cfg)
     cfg->max_inflight_requests = 10000;
     cfg->http_timeout_ms = 30000;
     cfg->clock_override_ms = -1;
+    cfg->metrics_anomaly_window_s = 600;
+    cfg->metrics_stream_sample_ms = 5000;
+    cfg->alerts_stream_maxlen = 10000;
+    cfg->alert_webhook_timeout_ms = 5000;
+    cfg->alert_webhook_max_tries = 5;
+    cfg->alert_webhook_backoff_ms = 1000;
+    cfg->alert_webhook_queue_max = 1000;
     util_strlcpy(cfg->resolvers[0], "127.0.0.1:53", sizeof(cfg->resolvers[0]));
     cfg->nresolvers = 1;
     cfg->dns_timeout_ms = 2000;
@@ -360,6 +377,20 @@ static int config_set_key(struct config *cfg, const char *section, const char *n
         if (cfg->nresolvers == 0) {
             snprintf(err, errlen, "%s: at least one resolver is required", path);
             return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "webhooks") == 0) {
+        if (config_parse_string_list(v, path, &cfg->alert_webhooks[0][0],
+                                     sizeof(cfg->alert_webhooks[0]), CONFIG_MAX_WEBHOOKS,
+                                     &cfg->nalert_webhooks, err, errlen) != 0)
+            return -1;
+        for (int i = 0; i < cfg->nalert_webhooks; i++) {
+            if (strncmp(cfg->alert_webhooks[i], "http://", 7) != 0 &&
+                strncmp(cfg->alert_webhooks[i], "https://", 8) != 0) {
+                snprintf(err, errlen, "%s[%d]: must be an http:// or https:// URL", path, i);
+                return -1;
+            }
         }
         return 0;
     }

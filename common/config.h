@@ -17,6 +17,8 @@
 #define CONFIG_MAX_RESOLVERS 4
 #define CONFIG_MAX_CAA_DOMAINS 32
 #define CONFIG_ADDR_MAX 64
+#define CONFIG_MAX_WEBHOOKS 8
+#define CONFIG_URL_MAX 512
 
 struct config_addr {
     char host[CONFIG_ADDR_MAX]; /* numeric IPv4/IPv6 */
@@ -62,6 +64,17 @@ struct config {
     int max_inflight_requests;
     int http_timeout_ms;
     int64_t clock_override_ms; /* -1: none */
+
+    /* metrics and security alerts (coordinator) */
+    int metrics_anomaly_window_s;
+    int metrics_stream_sample_ms;
+    int alerts_stream_maxlen;
+    char alert_webhooks[CONFIG_MAX_WEBHOOKS][CONFIG_URL_MAX];
+    int nalert_webhooks;
+    int alert_webhook_timeout_ms;
+    int alert_webhook_max_tries;
+    int alert_webhook_backoff_ms;
+    int alert_webhook_queue_max;
 
     /* worker */
     char worker_perspective[PERSPECTIVE_CODE_MAX];

@@ -54,3 +54,8 @@ void keys_cooldown(char *out, size_t len, const char *prefix, const char *target
 {
     snprintf(out, len, "%s:cooldown:{%s}", prefix, target);
 }
+
+void keys_alerts(char *out, size_t len, const char *prefix)
+{
+    snprintf(out, len, "%s:alerts", prefix);
+}

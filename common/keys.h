@@ -30,5 +30,7 @@ void keys_due(char *out, size_t len, const char *prefix);
 void keys_replies(char *out, size_t len, const char *prefix, const char *coordinator_id);
 /** <prefix>:audit — stream of audit records, one per decided attempt (JSON). */
 void keys_audit(char *out, size_t len, const char *prefix);
+/** <prefix>:alerts — stream of security alerts (failed corroborations with disagreement). */
+void keys_alerts(char *out, size_t len, const char *prefix);
 
 #endif

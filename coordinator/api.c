@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "cmetrics.h"
 #include "cooldown.h"
 #include "cohort.h"
 #include "due.h"
@@ -394,6 +395,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
         h->failed = true;
         util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
     }
+    cmetrics_attempt(check_type_name(ar->check_type));
     log_debug("request %s: %s %s cohort %s (n=%d q=%d)", h->entry.rid,
               check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
               ar->quorum_count);
@@ -426,6 +428,7 @@ static void api_cooldown_cb(void *arg, int64_t ttl_ms)
                  "%.200s failed corroboration recently; retry after %s s, or set "
                  "orchestration_parameters.ignore_cooldown",
                  pa->ar.target_raw, retry_s);
+        cmetrics_cooldown_rejection(check_type_name(pa->ar.check_type));
         httpd_send_json(pa->req, 429, response_error("target-in-cooldown", msg));
     } else {
         api_admit(pa->co, pa->req, &pa->ar, &pa->cohort);
@@ -541,5 +544,6 @@ void api_register(struct coord *co, struct evhttp *http)
 {
     evhttp_set_cb(http, "/mpic", api_mpic_cb, co);
     evhttp_set_cb(http, "/healthz", api_healthz_cb, co);
+    evhttp_set_cb(http, "/metrics", cmetrics_http_cb, co);
     evhttp_set_gencb(http, api_notfound_cb, co);
 }

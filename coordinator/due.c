@@ -112,7 +112,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
     }
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key,
                          op->rid);
-    published_handle(co, op->rid); /* we published: audit record and cooldown, once */
+    published_handle(co, op->rid); /* we published: audit, cooldown, metrics, alerts, once */
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);

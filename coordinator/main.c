@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "api.h"
 #include "audit_export.h"
+#include "cmetrics.h"
 #include "clock.h"
 #include "config.h"
 #include "coord.h"
@@ -270,6 +272,8 @@ int main(int argc, char **argv)
     http = httpd_new(c.co.base, c.cfg.listen.host, c.cfg.listen.port, COORD_MAX_BODY,
                      c.cfg.http_timeout_ms);
     if (http == NULL) goto done;
+    cmetrics_init(&c.co);
+    alerts_init(&c.co);
     api_register(&c.co, http);
     due_start_sweeper(&c.co);
     c.sigterm = evsignal_new(c.co.base, SIGTERM, coordinator_signal_cb, &c);
@@ -308,6 +312,8 @@ done:
     reducer_free(c.reducer);
     replies_free(c.replies);
     pending_table_free(c.co.pending);
+    alerts_shutdown();
+    cmetrics_shutdown();
     event_base_free(c.co.base);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * Post-publication work (see published.h): one reqview load, then the audit record and the
- * cooldown key. Failures are logged and counted by the modules; the verdict stands either way.
+ * Post-publication work (see published.h): one reqview load, then the audit record, the
+ * cooldown key, the request's metrics and any security alert. Failures are logged and counted by the modules; the verdict stands either way.
  */
 #include "published.h"
 
@@ -9,6 +9,7 @@
 #include "log.h"
 #include "record_render.h"
 #include "reqview.h"
+#include "verdict_watch.h"
 
 /* called by reqview_load with the published request */
 static void published_view_cb(void *arg, const struct reqview *v, const char *err)
@@ -23,6 +24,7 @@ static void published_view_cb(void *arg, const struct reqview *v, const char *er
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
+    verdict_watch_report(co, v->rid, v->req, v->res);
 }
 
 void published_handle(struct coord *co, const char *rid)

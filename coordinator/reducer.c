@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cmetrics.h"
 #include "due.h"
 #include "group_gc.h"
 #include "log.h"
@@ -241,9 +242,11 @@ static void reducer_reclaim_cb(void *arg, redisReply *reply, const char *errstr)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return;
     if (reply->element[0]->type == REDIS_REPLY_STRING)
         util_strlcpy(r->reclaim_cursor, reply->element[0]->str, sizeof(r->reclaim_cursor));
-    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
+    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0) {
         log_info("reclaimed %zu result(s) left by another coordinator",
                  reply->element[1]->elements);
+        cmetrics_results_reclaimed(reply->element[1]->elements);
+    }
     reducer_entries(r, reply->element[1]);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cmetrics.h"
 #include "cohort.h"
 #include "due.h"
 #include "jobs.h"
@@ -88,6 +89,8 @@ static void retry_advance_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     log_info("request %s: attempt %d started", op->rid, op->attempt + 1);
+    cmetrics_retry(check_type_name(op->job.check_type));
+    cmetrics_attempt(check_type_name(op->job.check_type));
     snprintf(dl_s, sizeof(dl_s), "%lld", (long long)op->deadline_ms);
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s %s %s",
                          co->due_key, dl_s, op->rid);

@@ -20,6 +20,7 @@
 #include "redis_client.h"
 #include "stream_reply.h"
 #include "util.h"
+#include "wmetrics.h"
 
 #define CONSUMER_BLOCK_MS 1000
 #define CONSUMER_READ_MAX 64
@@ -40,6 +41,8 @@ struct consumer_job {
     char *blob;         /* encoded result while reporting */
     size_t bloblen;
     struct event retry; /* JOB_RETRYING: resend timer */
+    double started_s;   /* monotonic: check started (metrics) */
+    double sent_s;      /* monotonic: result XADD sent (metrics) */
     struct consumer_job *prev, *next;
 };
 
@@ -121,6 +124,8 @@ static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
     struct consumer *c = j->c;
     struct timeval tv = {0, CONSUMER_RETRY_MS * 1000};
 
+    wmetrics_result_write(wmetrics_now_s() - j->sent_s,
+                          reply != NULL && reply->type != REDIS_REPLY_ERROR);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         log_warn("job %s (request %s): result not stored (%s); retrying until its deadline",
                  j->id, j->job.rid ? j->job.rid : "?", reply ? reply->str : errstr);
@@ -140,6 +145,7 @@ static void consumer_send_result(struct consumer_job *j)
     char maxlen[24];
     snprintf(maxlen, sizeof(maxlen), "%d", c->cfg->results_maxlen);
     j->state = JOB_REPORTING;
+    j->sent_s = wmetrics_now_s();
     redis_client_command(c->cmd, consumer_report_cb, j, 0, "XADD %s MAXLEN ~ %s * r %b",
                          c->results, maxlen, j->blob, j->bloblen);
 }
@@ -172,6 +178,8 @@ static void consumer_check_done(void *arg, struct check_result *res)
 {
     struct consumer_job *j = arg;
     json_t *cr = check_result_to_json(res, j->job.check_type);
+    wmetrics_check_done(j->job.check_type == CHECK_TYPE_DCV, j->job.params, cr,
+                        wmetrics_now_s() - j->started_s);
     log_debug("job %s request %s %s %s: completed=%d passed=%d", j->id, j->job.rid,
               check_type_name(j->job.check_type), j->job.target, res->completed,
               res->completed && res->passed);
@@ -231,6 +239,7 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
     req.trace_id = j->job.trace_id;
     log_debug("job %s request %s: %s %s", id, j->job.rid, check_type_name(j->job.check_type),
               j->job.target);
+    j->started_s = wmetrics_now_s();
     check_start(c->env, &req, consumer_check_done, j);
 }
 
@@ -338,9 +347,11 @@ static void consumer_reclaim_cb(void *arg, redisReply *reply, const char *errstr
     }
     if (reply->element[0]->type == REDIS_REPLY_STRING)
         util_strlcpy(c->reclaim_cursor, reply->element[0]->str, sizeof(c->reclaim_cursor));
-    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0)
+    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0) {
         log_info("reclaimed %zu job(s) idle for more than %d ms on %s",
                  reply->element[1]->elements, c->cfg->job_visibility_timeout_ms, c->stream);
+        wmetrics_reclaimed(reply->element[1]->elements);
+    }
     consumer_start_entries(c, reply->element[1]);
 }
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "util.h"
+#include "wmetrics.h"
 
 #define WORKER_DRAIN_MS 5000
 
@@ -37,7 +38,7 @@ static void usage(FILE *f)
           "  --config PATH           configuration file (JSON, see docs/configuration.md)\n"
           "  --perspective CODE      which configured perspective this worker is\n"
           "  --redis IP:PORT         Redis address (overrides redis.address)\n"
-          "  --listen IP:PORT        serve GET /healthz on this address (worker.listen)\n"
+          "  --listen IP:PORT        serve GET /healthz and /metrics here (worker.listen)\n"
           "  --resolver IP[:PORT]    DNS resolver; repeat for several (worker.resolvers)\n"
           "  --lab-http-port N       lab only: connect to port N for http:// URLs\n"
           "  --lab-https-port N      lab only: connect to port N for https:// URLs\n"
@@ -65,6 +66,13 @@ static void worker_healthz(struct evhttp_request *req, void *arg)
                              "perspective", w->cfg.worker_perspective, "inflight",
                              consumer_inflight(w->consumer));
     httpd_send_json(req, ok ? 200 : 503, body);
+}
+
+/* called by libevent when the worker's /metrics is requested */
+static void worker_metrics(struct evhttp_request *req, void *arg)
+{
+    struct worker *w = arg;
+    wmetrics_reply(req, consumer_inflight(w->consumer));
 }
 
 /* called by libevent every 50 ms while draining: exit when idle or out of time */
@@ -228,12 +236,14 @@ int main(int argc, char **argv)
                  "tls_alpn_port=%d (never use in production)",
                  env.allow_private_targets, env.http_port, env.https_port, env.tls_alpn_port);
 
+    wmetrics_init(self->code);
     w.consumer = consumer_new(w.base, &w.cfg, self, &env);
     if (w.cfg.worker_listen_set) {
         healthz = httpd_new(w.base, w.cfg.worker_listen.host, w.cfg.worker_listen.port, 1024,
                             10000);
         if (healthz == NULL) goto done;
         evhttp_set_cb(healthz, "/healthz", worker_healthz, &w);
+        evhttp_set_cb(healthz, "/metrics", worker_metrics, &w);
     }
     w.sigterm = evsignal_new(w.base, SIGTERM, worker_signal_cb, &w);
     w.sigint = evsignal_new(w.base, SIGINT, worker_signal_cb, &w);
@@ -261,6 +271,7 @@ done:
     if (http) http_client_free(http);
     if (resolver) resolver_free(resolver);
     if (w.base) event_base_free(w.base);
+    wmetrics_shutdown();
     return rc;
 badport:
     fprintf(stderr, "mpic-worker: port must be 1..65535\n");

@@ -554,6 +554,47 @@ static void test_parse_date(void **state)
     assert_int_equal(config_parse_date(NULL, &ms), -1);
 }
 
+/* metrics.* and alerts.* (coordinator observability): defaults, values, bad URLs */
+static void test_metrics_and_alerts(void **state)
+{
+    struct config *cfg = malloc(sizeof(*cfg));
+    char err[512];
+
+    (void)state;
+    config_defaults(cfg);
+    assert_int_equal(cfg->metrics_anomaly_window_s, 600);
+    assert_int_equal(cfg->metrics_stream_sample_ms, 5000);
+    assert_int_equal(cfg->alerts_stream_maxlen, 10000);
+    assert_int_equal(cfg->nalert_webhooks, 0);
+    assert_int_equal(load(cfg,
+                          "{\"metrics\":{\"anomaly_window_s\":60,\"stream_sample_ms\":200},"
+                          "\"alerts\":{\"webhooks\":[\"http://127.0.0.1:9/a\","
+                          "\"https://alerts.example/x\"],\"webhook_max_tries\":3,"
+                          "\"webhook_backoff_ms\":50,\"webhook_queue_max\":10,"
+                          "\"webhook_timeout_ms\":1000,\"stream_maxlen\":500}}",
+                          err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg->metrics_anomaly_window_s, 60);
+    assert_int_equal(cfg->metrics_stream_sample_ms, 200);
+    assert_int_equal(cfg->nalert_webhooks, 2);
+    assert_string_equal(cfg->alert_webhooks[1], "https://alerts.example/x");
+    assert_int_equal(cfg->alert_webhook_max_tries, 3);
+    assert_int_equal(cfg->alert_webhook_backoff_ms, 50);
+    assert_int_equal(cfg->alert_webhook_queue_max, 10);
+    assert_int_equal(cfg->alert_webhook_timeout_ms, 1000);
+    assert_int_equal(cfg->alerts_stream_maxlen, 500);
+    free(cfg);
+    expect_load_error("{\"alerts\":{\"webhooks\":[\"ftp://x/\"]}}", "alerts.webhooks[0]");
+    expect_load_error("{\"alerts\":{\"webhooks\":\"http://x/\"}}", "alerts.webhooks");
+    expect_load_error("{\"alerts\":{\"webhooks\":[\"http://1/\",\"http://2/\","
+                      "\"http://3/\",\"http://4/\",\"http://5/\",\"http://6/\","
+                      "\"http://7/\",\"http://8/\",\"http://9/\"]}}",
+                      "alerts.webhooks");
+    expect_load_error("{\"alerts\":{\"webhook_max_tries\":0}}", "alerts.webhook_max_tries");
+    expect_load_error("{\"metrics\":{\"anomaly_window_s\":5}}", "metrics.anomaly_window_s");
+    expect_load_error("{\"metrics\":{\"bogus\":1}}", "metrics.bogus");
+}
+
 static void test_load_file(void **state)
 {
     struct config *cfg = malloc(sizeof(*cfg));
@@ -605,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_parse_date),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_metrics_and_alerts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
