@@ -22,6 +22,7 @@
 #include "quorum.h"
 #include "request.h"
 #include "response.h"
+#include "sealmsg.h"
 #include "util.h"
 
 #define API_HARD_MARGIN_MS 1000
@@ -405,7 +406,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
         job.trace_id = ar->trace_id;
         job.params = ar->check_params;
         keys_jobs(key, sizeof(key), cfg->key_prefix, p->region);
-        if (msg_job_encode(&job, &blob, &bloblen) != 0) {
+        if (sealmsg_job_encode(&cfg->sec.keyring, &job, &blob, &bloblen) != 0) {
             redis_client_command(co->cmd, held_admit_cb, h, 0, "PING"); /* keep the count */
             h->failed = true;
             util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
