@@ -9,6 +9,7 @@ pkgs=(
   libjansson-dev libidn2-dev libcmocka-dev
   redis-server redis-tools pebble knot knot-dnsutils curl ca-certificates
   python3 python3-pytest python3-redis python3-msgpack python3-dnslib
+  python3-cryptography
 )
 missing=()
 for p in "${pkgs[@]}"; do
