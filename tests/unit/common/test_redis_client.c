@@ -287,6 +287,21 @@ static void test_restart_fails_pending_and_reconnects(void **state)
     event_base_free(base);
 }
 
+struct whoami_probe {
+    struct redis_client *rc;
+    struct reply_log *log;
+    bool sent;
+};
+
+/* called by redis_client when the probed client becomes ready or loses its connection */
+static void whoami_on_ready(void *arg, bool ready)
+{
+    struct whoami_probe *p = arg;
+    if (!ready || p->sent) return;
+    p->sent = true;
+    redis_client_command(p->rc, log_reply, p->log, 0, "ACL WHOAMI");
+}
+
 /* An ACL user authenticates with the Redis 6+ `AUTH user pass`; a wrong password drops the
  * connection instead of carrying on as the default user. */
 static void test_auth_with_acl_user(void **state)
@@ -296,6 +311,7 @@ static void test_auth_with_acl_user(void **state)
     struct redis_client_opts o;
     struct redis_client *good, *bad;
     struct reply_log setup_l = {0}, who = {0}, bad_who = {0};
+    struct whoami_probe bad_probe = {0};
 
     (void)state;
     redis_client_start(admin);
@@ -323,10 +339,12 @@ static void test_auth_with_acl_user(void **state)
 
     o.password = "wrong";
     bad = redis_client_new(base, &o);
+    bad_probe.rc = bad;
+    bad_probe.log = &bad_who;
+    /* the connection is ready only until the AUTH error arrives: ask right then */
+    redis_client_set_state_cb(bad, whoami_on_ready, &bad_probe);
     redis_client_start(bad);
-    assert_true(wait_ready(base, bad, 3000));
-    redis_client_command(bad, log_reply, &bad_who, 0, "ACL WHOAMI");
-    run_until(base, &bad_who.calls, 1, 2000);
+    run_until(base, &bad_who.calls, 1, 3000);
     assert_int_equal(bad_who.calls, 1);
     assert_int_equal(bad_who.type, -1); /* dropped after WRONGPASS, never "default" */
 
