@@ -186,6 +186,23 @@ static void reducer_reject(struct reducer_entry *e, enum seal_status st,
     free(blob);
 }
 
+/*
+ * When the result was written: the millisecond part of its stream entry id (Redis assigns it
+ * at XADD). A result is late when it was written after its sealed expiry, not when a reducer
+ * gets to it: results of a dead reducer are reclaimed after the deadline on purpose.
+ */
+static int64_t reducer_entry_time_ms(const char *id)
+{
+    char ms[24];
+    const char *dash = strchr(id, '-');
+    int64_t v;
+    if (dash == NULL || (size_t)(dash - id) >= sizeof(ms)) return clock_now_ms();
+    memcpy(ms, id, (size_t)(dash - id));
+    ms[dash - id] = '\0';
+    if (util_parse_int64(ms, 0, INT64_MAX, &v) != 0) return clock_now_ms();
+    return v;
+}
+
 static void reducer_handle(struct reducer *r, const char *id, const char *blob, size_t len)
 {
     struct coord *co = r->co;
@@ -206,8 +223,8 @@ static void reducer_handle(struct reducer *r, const char *id, const char *blob, 
         reducer_ack(e);
         return;
     }
-    st = sealmsg_result_open(&co->cfg->sec.keyring, blob, len, clock_now_ms(), &res, &plain,
-                             &plainlen, &claimed, err, sizeof(err));
+    st = sealmsg_result_open(&co->cfg->sec.keyring, blob, len, reducer_entry_time_ms(id), &res,
+                             &plain, &plainlen, &claimed, err, sizeof(err));
     if (st != SEAL_OK) {
         reducer_reject(e, st, &claimed, err);
         return;
