@@ -57,11 +57,14 @@ static const struct config_key config_keys[] = {
     KEY_INT("alerts", "webhook_max_tries", alert_webhook_max_tries, 1, 20),
     KEY_INT("alerts", "webhook_backoff_ms", alert_webhook_backoff_ms, 10, 600000),
     KEY_INT("alerts", "webhook_queue_max", alert_webhook_queue_max, 1, 100000),
+    KEY_SPECIAL(NULL, "seal"),
     KEY_ADDR("redis", "address", redis),
     KEY_INT("redis", "connect_timeout_ms", redis_connect_timeout_ms, 10, 600000),
     KEY_INT("redis", "command_timeout_ms", redis_command_timeout_ms, 10, 600000),
     KEY_STR("redis", "username", redis_username),
     KEY_STR("redis", "password", redis_password),
+    {"redis", "password_file", CFG_STR, offsetof(struct config, sec.redis_password_file),
+     sizeof(((struct config *)0)->sec.redis_password_file), 0, 0},
     KEY_INT("streams", "jobs_maxlen", jobs_maxlen, 100, 100000000),
     KEY_INT("streams", "results_maxlen", results_maxlen, 100, 100000000),
     KEY_INT("streams", "replies_maxlen", replies_maxlen, 100, 100000000),
@@ -72,6 +75,7 @@ static const struct config_key config_keys[] = {
             CONFIG_MAX_PERSPECTIVES),
     KEY_STR("coordinator", "cohort_secret", cohort_secret),
     KEY_SPECIAL("coordinator", "caa_domains"),
+    KEY_SPECIAL("coordinator", "api_auth"),
     KEY_INT("coordinator", "deadline_ms", deadline_ms, 100, 600000),
     KEY_INT("coordinator", "min_deadline_ms", min_deadline_ms, 100, 600000),
     KEY_INT("coordinator", "max_deadline_ms", max_deadline_ms, 100, 600000),
@@ -358,6 +362,8 @@ static int config_set_key(struct config *cfg, const char *section, const char *n
         break;
     }
     if (strcmp(name, "perspectives") == 0) return config_parse_perspectives(cfg, v, err, errlen);
+    if (strcmp(name, "seal") == 0) return secconf_parse_seal(&cfg->sec, v, err, errlen);
+    if (strcmp(name, "api_auth") == 0) return secconf_parse_api_auth(&cfg->sec, v, err, errlen);
     if (strcmp(name, "caa_domains") == 0)
         return config_parse_string_list(v, path, &cfg->caa_domains[0][0],
                                         sizeof(cfg->caa_domains[0]), CONFIG_MAX_CAA_DOMAINS,

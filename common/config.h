@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "perspective.h"
+#include "secconf.h"
 
 #define CONFIG_MAX_PERSPECTIVES 64
 #define CONFIG_MAX_RESOLVERS 4
@@ -92,6 +93,9 @@ struct config {
     int lab_http_port;
     int lab_https_port;
     int lab_tls_alpn_port;
+
+    /* `seal`, `coordinator.api_auth`, `redis.password_file` (secconf.h) */
+    struct secconf sec;
 };
 
 /** Fills every key with its documented default (no perspectives). */

@@ -130,6 +130,21 @@ static void redis_conn_timer_cb(evutil_socket_t fd, short what, void *p)
         redis_client_connect(rc);
 }
 
+/*
+ * called by hiredis with the AUTH reply. Commands pipelined behind AUTH would all fail with
+ * NOAUTH/WRONGPASS: say why once, loudly, and drop the connection (reconnects back off).
+ */
+static void redis_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_client *rc = ac->data;
+    redisReply *reply = r;
+    (void)privdata;
+    if (rc == NULL || reply == NULL || reply->type != REDIS_REPLY_ERROR) return;
+    log_error("redis %s: AUTH as %s failed: %s", rc->name,
+              rc->username ? rc->username : "(default user)", reply->str);
+    redis_drop(rc, "authentication failed");
+}
+
 /* called by hiredis once the TCP connect finished or failed */
 static void redis_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -146,10 +161,12 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
     log_info("redis %s: connected to %s:%d", rc->name, rc->host, rc->port);
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     if (rc->password != NULL) {
+        /* hiredis 0.14 has no AUTH with a user name: send the Redis 6+ form ourselves */
         if (rc->username != NULL)
-            redisAsyncCommand(rc->ac, NULL, NULL, "AUTH %s %s", rc->username, rc->password);
+            redisAsyncCommand(rc->ac, redis_auth_cb, NULL, "AUTH %s %s", rc->username,
+                              rc->password);
         else
-            redisAsyncCommand(rc->ac, NULL, NULL, "AUTH %s", rc->password);
+            redisAsyncCommand(rc->ac, redis_auth_cb, NULL, "AUTH %s", rc->password);
     }
     redisAsyncCommand(rc->ac, NULL, NULL, "CLIENT SETNAME %s", rc->name);
     redis_set_state(rc, REDIS_CLIENT_READY);

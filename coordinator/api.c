@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apiauth.h"
 #include "clock.h"
 #include "cmetrics.h"
 #include "cooldown.h"
@@ -450,6 +451,7 @@ static void api_mpic_cb(struct evhttp_request *req, void *arg)
     size_t len = 0;
     char err[256];
 
+    if (!apiauth_check(&co->cfg->sec, req, SECCONF_ROUTE_MPIC)) return;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
         httpd_send_json(req, 405, response_error("method-not-allowed", "use POST /mpic"));
@@ -515,6 +517,7 @@ static void api_healthz_cb(struct evhttp_request *req, void *arg)
 {
     struct coord *co = arg;
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (!apiauth_check(&co->cfg->sec, req, SECCONF_ROUTE_HEALTHZ)) return;
     if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
         httpd_send_json(req, 405, response_error("method-not-allowed", "use GET /healthz"));

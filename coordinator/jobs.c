@@ -10,6 +10,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "sealmsg.h"
 
 int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct cohort *cohort,
                  redis_client_reply_cb cb, void *arg)
@@ -36,7 +37,7 @@ int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct co
         job.trace_id = (char *)a->trace_id;
         job.params = (json_t *)a->params;
         keys_jobs(key, sizeof(key), cfg->key_prefix, p->region);
-        if (msg_job_encode(&job, &blob, &bloblen) != 0) {
+        if (sealmsg_job_encode(&cfg->sec.keyring, &job, &blob, &bloblen) != 0) {
             log_error("request %s: the job for %s cannot be encoded", a->rid, p->code);
             redis_client_command(co->cmd, cb, arg, 0, "PING"); /* keep the count */
             failed++;

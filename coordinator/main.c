@@ -19,6 +19,7 @@
 #include "cmetrics.h"
 #include "clock.h"
 #include "config.h"
+#include "sealmsg.h"
 #include "coord.h"
 #include "due.h"
 #include "httpd.h"
@@ -50,6 +51,8 @@ static void usage(FILE *f)
           "  --config PATH              configuration file (JSON, see docs/configuration.md)\n"
           "  --listen IP:PORT           HTTP listen address (coordinator.listen)\n"
           "  --redis IP:PORT            Redis address (redis.address)\n"
+          "  --redis-user NAME          Redis ACL user (redis.username)\n"
+          "  --redis-password-file PATH file holding the Redis password, mode 0600\n"
           "  --log-level LEVEL          error, warn, info or debug\n"
           "  --clock-override YYYY-MM-DD  lab/tests: the date used for the BR phase-in minimum\n"
           "  --export-audit             write the audit stream as JSON Lines to stdout and exit\n"
@@ -178,6 +181,8 @@ int main(int argc, char **argv)
         {"clock-override", required_argument, NULL, 1},
         {"export-audit", no_argument, NULL, 2},
         {"since", required_argument, NULL, 3},
+        {"redis-user", required_argument, NULL, 4},
+        {"redis-password-file", required_argument, NULL, 5},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *listen = NULL, *redis = NULL, *level = NULL, *clock = NULL;
     const char *since = NULL;
     bool export_audit = false;
+    const char *redis_user = NULL, *redis_pwfile = NULL;
     struct evhttp *http = NULL;
     unsigned char rnd[8];
     char hex[17], err[512];
@@ -200,6 +206,8 @@ int main(int argc, char **argv)
         case 1: clock = optarg; break;
         case 2: export_audit = true; break;
         case 3: since = optarg; break;
+        case 4: redis_user = optarg; break;
+        case 5: redis_pwfile = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -236,13 +244,22 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < n; k++) d[k] = (char)tolower((unsigned char)d[k]);
         if (n > 1 && d[n - 1] == '.') d[n - 1] = '\0';
     }
-    if (config_validate(&c.cfg, false, err, sizeof(err)) != 0) {
+    if (redis_user) util_strlcpy(c.cfg.redis_username, redis_user, sizeof(c.cfg.redis_username));
+    if (redis_pwfile)
+        util_strlcpy(c.cfg.sec.redis_password_file, redis_pwfile,
+                     sizeof(c.cfg.sec.redis_password_file));
+    if (config_validate(&c.cfg, false, err, sizeof(err)) != 0 ||
+        secconf_load(&c.cfg.sec, c.cfg.perspectives, c.cfg.nperspectives, NULL,
+                     c.cfg.redis_password, sizeof(c.cfg.redis_password), err, sizeof(err)) != 0) {
         fprintf(stderr, "mpic-coordinator: %s\n", err);
         return 2;
     }
     if (export_audit) return audit_export_run(&c.cfg, since, stdout) < 0 ? 1 : 0;
     log_init("coordinator");
     log_set_level(c.cfg.log_level);
+    if (!sealmsg_enabled(&c.cfg.sec.keyring))
+        log_warn("UNSEALED: no seal.keys configured; jobs and results cross Redis in the clear "
+                 "(local development only)");
     if (c.cfg.clock_override_ms >= 0) {
         clock_set_override(c.cfg.clock_override_ms);
         log_warn("clock_override active: the BR phase-in uses a simulated date (lab only)");

@@ -16,6 +16,8 @@
 #include "group_gc.h"
 #include "log.h"
 #include "msg.h"
+#include "response.h"
+#include "sealmsg.h"
 #include "scripts.h"
 #include "stream_reply.h"
 #include "tally.h"
@@ -40,7 +42,9 @@ struct reducer {
 struct reducer_entry {
     struct reducer *r;
     char id[48];
-    char rid[48];
+    char rid[MSG_RID_MAX + 1];
+    bool sealed;   /* opened from a sealed envelope */
+    bool rejected; /* recorded as an error because it did not open */
 };
 
 static void reducer_read(struct reducer *r);
@@ -94,6 +98,13 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     status = reply->element[0]->str;
+    if (e->sealed && !e->rejected &&
+        (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0 ||
+         strcmp(status, "foreign") == 0)) {
+        /* authentic, but for no open request/attempt of this perspective: a replay */
+        seal_count_reject(SEAL_ERR_REPLAY);
+        log_warn("result %s rejected (replay: %s) for request %s", e->id, status, e->rid);
+    }
     if (strcmp(status, "ok") != 0 && strcmp(status, "dup") != 0) {
         log_debug("result %s for request %s ignored: %s", e->id, e->rid, status);
         reducer_ack(e);
@@ -107,27 +118,118 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
     due_evaluate(e->r->co, e->rid, &t, false, reducer_judged_cb, e);
 }
 
+/* Sends lua/record for one perspective's outcome; blob is the plain msgpack result. */
+static void reducer_record(struct reducer_entry *e, const char *rid, uint32_t attempt,
+                           const char *perspective, const char *outcome, const char *blob,
+                           size_t len)
+{
+    struct coord *co = e->r->co;
+    char req_key[KEYS_MAX], res_key[KEYS_MAX], st_key[KEYS_MAX], att[16];
+    const char *args[7];
+    size_t lens[7];
+
+    util_strlcpy(e->rid, rid, sizeof(e->rid));
+    keys_req(req_key, sizeof(req_key), co->cfg->key_prefix, rid);
+    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, rid);
+    keys_st(st_key, sizeof(st_key), co->cfg->key_prefix, rid);
+    snprintf(att, sizeof(att), "%u", attempt);
+    args[0] = req_key;
+    args[1] = res_key;
+    args[2] = st_key;
+    args[3] = perspective;
+    args[4] = outcome;
+    args[5] = blob;
+    args[6] = att;
+    for (int i = 0; i < 7; i++) lens[i] = strlen(args[i]);
+    lens[5] = len;
+    scripts_eval(co->cmd, SCRIPT_RECORD, 3, 7, args, lens, reducer_record_cb, e);
+}
+
+/*
+ * A result that did not open (forged, tampered, replayed into another request, sealed with
+ * another perspective's key, late): counted, logged, and recorded as an error of the
+ * perspective it claims, so it can only ever make that perspective fail, never pass.
+ */
+static void reducer_reject(struct reducer_entry *e, enum seal_status st,
+                           const struct seal_ad *claimed, const char *why)
+{
+    struct msg_result res;
+    char msg[256], type[64], *blob = NULL;
+    size_t len = 0;
+
+    seal_count_reject(st);
+    if (claimed->rid[0] == '\0' || claimed->perspective[0] == '\0') {
+        log_warn("result %s rejected (%s: %s), claims no request; acknowledged and dropped",
+                 e->id, seal_status_name(st), why);
+        reducer_ack(e);
+        return;
+    }
+    log_warn("result %s rejected (%s: %s); request %s attempt %u perspective %s counts as "
+             "failed", e->id, seal_status_name(st), why, claimed->rid, claimed->attempt,
+             claimed->perspective);
+    snprintf(type, sizeof(type), "mpic_error:seal:%s", seal_status_name(st));
+    snprintf(msg, sizeof(msg), "the result of perspective %s was rejected by the sealed "
+             "channel (%s)", claimed->perspective, seal_status_name(st));
+    memset(&res, 0, sizeof(res));
+    res.rid = (char *)claimed->rid;
+    res.attempt = claimed->attempt;
+    res.perspective = (char *)claimed->perspective;
+    res.check_type = claimed->check_type;
+    res.check_response = response_missing_check(claimed->check_type, NULL, type, msg);
+    if (msg_result_encode(&res, &blob, &len) != 0) {
+        json_decref(res.check_response);
+        reducer_ack(e);
+        return;
+    }
+    json_decref(res.check_response);
+    e->rejected = true;
+    reducer_record(e, claimed->rid, claimed->attempt, claimed->perspective, "E", blob, len);
+    free(blob);
+}
+
+/*
+ * When the result was written: the millisecond part of its stream entry id (Redis assigns it
+ * at XADD). A result is late when it was written after its sealed expiry, not when a reducer
+ * gets to it: results of a dead reducer are reclaimed after the deadline on purpose.
+ */
+static int64_t reducer_entry_time_ms(const char *id)
+{
+    char ms[24];
+    const char *dash = strchr(id, '-');
+    int64_t v;
+    if (dash == NULL || (size_t)(dash - id) >= sizeof(ms)) return clock_now_ms();
+    memcpy(ms, id, (size_t)(dash - id));
+    ms[dash - id] = '\0';
+    if (util_parse_int64(ms, 0, INT64_MAX, &v) != 0) return clock_now_ms();
+    return v;
+}
+
 static void reducer_handle(struct reducer *r, const char *id, const char *blob, size_t len)
 {
     struct coord *co = r->co;
     struct reducer_entry *e = util_xcalloc(1, sizeof(*e));
     struct msg_result res;
-    char err[128], req_key[KEYS_MAX], res_key[KEYS_MAX], st_key[KEYS_MAX], att[16];
-    const char *args[7];
-    size_t lens[7];
+    struct seal_ad claimed;
+    enum seal_status st;
+    char err[128], *plain = NULL;
+    size_t plainlen = 0;
     const char *outcome;
     json_t *cr;
 
     e->r = r;
     util_strlcpy(e->id, id, sizeof(e->id));
     r->inflight++;
-    if (blob == NULL || msg_result_decode(blob, len, &res, err, sizeof(err)) != 0) {
-        log_error("result %s undecodable (%s); acknowledged and dropped", id,
-                  blob ? err : "no result field");
+    if (blob == NULL) {
+        log_error("result %s has no result field; acknowledged and dropped", id);
         reducer_ack(e);
         return;
     }
-    util_strlcpy(e->rid, res.rid, sizeof(e->rid));
+    st = sealmsg_result_open(&co->cfg->sec.keyring, blob, len, reducer_entry_time_ms(id), &res,
+                             &plain, &plainlen, &claimed, err, sizeof(err));
+    if (st != SEAL_OK) {
+        reducer_reject(e, st, &claimed, err);
+        return;
+    }
     cr = res.check_response;
     if (!json_is_true(json_object_get(cr, "check_completed")))
         outcome = "E";
@@ -135,20 +237,9 @@ static void reducer_handle(struct reducer *r, const char *id, const char *blob, 
         outcome = "P";
     else
         outcome = "F";
-    keys_req(req_key, sizeof(req_key), co->cfg->key_prefix, res.rid);
-    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, res.rid);
-    keys_st(st_key, sizeof(st_key), co->cfg->key_prefix, res.rid);
-    snprintf(att, sizeof(att), "%u", res.attempt);
-    args[0] = req_key;
-    args[1] = res_key;
-    args[2] = st_key;
-    args[3] = res.perspective;
-    args[4] = outcome;
-    args[5] = blob;
-    args[6] = att;
-    for (int i = 0; i < 7; i++) lens[i] = strlen(args[i]);
-    lens[5] = len;
-    scripts_eval(co->cmd, SCRIPT_RECORD, 3, 7, args, lens, reducer_record_cb, e);
+    e->sealed = sealmsg_enabled(&co->cfg->sec.keyring);
+    reducer_record(e, res.rid, res.attempt, res.perspective, outcome, plain, plainlen);
+    free(plain);
     msg_result_free(&res);
 }
 

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "redis_client.h"
+#include "sealmsg.h"
 #include "stream_reply.h"
 #include "util.h"
 #include "wmetrics.h"
@@ -161,7 +162,8 @@ static void consumer_report(struct consumer_job *j, json_t *check_response)
     r.perspective = (char *)c->self->code;
     r.check_type = j->job.check_type;
     r.check_response = check_response;
-    if (msg_result_encode(&r, &j->blob, &j->bloblen) != 0) {
+    if (sealmsg_result_encode(&c->cfg->sec.keyring, &r, j->job.deadline_ms, &j->blob,
+                              &j->bloblen) != 0) {
         log_error("job %s: cannot encode the result; acknowledging it unreported", j->id);
         json_decref(check_response);
         j->state = JOB_ACKING;
@@ -191,6 +193,7 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
 {
     struct consumer_job *j;
     struct check_request req;
+    enum seal_status st;
     char err[128];
 
     j = util_xcalloc(1, sizeof(*j));
@@ -202,9 +205,17 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
     c->jobs = j;
     c->inflight++;
 
-    if (blob == NULL || msg_job_decode(blob, len, &j->job, err, sizeof(err)) != 0) {
-        log_error("job %s on %s: undecodable (%s); acknowledged and dropped", id, c->stream,
-                  blob ? err : "no job field");
+    if (blob == NULL) {
+        st = SEAL_ERR_MALFORMED;
+        util_strlcpy(err, "no job field", sizeof(err));
+    } else {
+        st = sealmsg_job_open(&c->cfg->sec.keyring, blob, len, c->self->code, clock_now_ms(),
+                              &j->job, err, sizeof(err));
+    }
+    if (st != SEAL_OK) {
+        seal_count_reject(st);
+        log_error("job %s on %s rejected (%s: %s); acknowledged and dropped", id, c->stream,
+                  seal_status_name(st), err);
         j->state = JOB_ACKING;
         redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
                              KEYS_GROUP_WORKERS, id);

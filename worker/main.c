@@ -19,6 +19,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "resolver.h"
+#include "sealmsg.h"
 #include "util.h"
 #include "wmetrics.h"
 
@@ -38,6 +39,8 @@ static void usage(FILE *f)
           "  --config PATH           configuration file (JSON, see docs/configuration.md)\n"
           "  --perspective CODE      which configured perspective this worker is\n"
           "  --redis IP:PORT         Redis address (overrides redis.address)\n"
+          "  --redis-user NAME       Redis ACL user (redis.username)\n"
+          "  --redis-password-file PATH  file holding the Redis password, mode 0600\n"
           "  --listen IP:PORT        serve GET /healthz and /metrics here (worker.listen)\n"
           "  --resolver IP[:PORT]    DNS resolver; repeat for several (worker.resolvers)\n"
           "  --lab-http-port N       lab only: connect to port N for http:// URLs\n"
@@ -107,12 +110,15 @@ int main(int argc, char **argv)
         {"lab-tls-alpn-port", required_argument, NULL, 3},
         {"lab-allow-private", no_argument, NULL, 4},
         {"log-level", required_argument, NULL, 'v'},
+        {"redis-user", required_argument, NULL, 5},
+        {"redis-password-file", required_argument, NULL, 6},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct worker w;
     const char *config_path = NULL;
     const char *perspective = NULL, *redis = NULL, *listen = NULL, *level = NULL;
+    const char *redis_user = NULL, *redis_pwfile = NULL;
     const char *resolvers[CONFIG_MAX_RESOLVERS];
     int nresolvers = 0, http_port = 0, https_port = 0, alpn_port = 0, allow_private = 0;
     char err[512], servers[CONFIG_MAX_RESOLVERS * (CONFIG_ADDR_MAX + 10)];
@@ -142,6 +148,8 @@ int main(int argc, char **argv)
         case 2: if (parse_port(optarg, &https_port)) goto badport; break;
         case 3: if (parse_port(optarg, &alpn_port)) goto badport; break;
         case 4: allow_private = 1; break;
+        case 5: redis_user = optarg; break;
+        case 6: redis_pwfile = optarg; break;
         case 'v': level = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -187,7 +195,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-worker: --log-level: one of error, warn, info, debug\n");
         return 2;
     }
-    if (config_validate(&w.cfg, true, err, sizeof(err)) != 0) {
+    if (redis_user) util_strlcpy(w.cfg.redis_username, redis_user, sizeof(w.cfg.redis_username));
+    if (redis_pwfile)
+        util_strlcpy(w.cfg.sec.redis_password_file, redis_pwfile,
+                     sizeof(w.cfg.sec.redis_password_file));
+    if (config_validate(&w.cfg, true, err, sizeof(err)) != 0 ||
+        secconf_load(&w.cfg.sec, w.cfg.perspectives, w.cfg.nperspectives,
+                     w.cfg.worker_perspective, w.cfg.redis_password,
+                     sizeof(w.cfg.redis_password), err, sizeof(err)) != 0) {
         fprintf(stderr, "mpic-worker: %s\n", err);
         return 2;
     }
@@ -198,6 +213,9 @@ int main(int argc, char **argv)
         log_init(comp);
     }
     log_set_level(w.cfg.log_level);
+    if (!sealmsg_enabled(&w.cfg.sec.keyring))
+        log_warn("UNSEALED: no seal.keys configured; jobs and results cross Redis in the clear "
+                 "(local development only)");
     signal(SIGPIPE, SIG_IGN);
 
     servers[0] = '\0';

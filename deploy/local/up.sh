@@ -56,8 +56,14 @@ start challtestsrv pebble-challtestsrv -management "127.0.0.1:$chall_mgmt" -dns0
   -http01 "127.0.0.1:$http01_port" -https01 "" -tlsalpn01 "" -defaultIPv6 ""
 wait_tcp "$redis_port"; wait_tcp "$knot_port"; wait_tcp "$chall_mgmt"
 
+# the sealed perspective channel: one key file per perspective (0600), kept across restarts
+mkdir -p -m 700 "$state/keys"
+for p in us-east-1 us-west-2 ca-central-1 eu-central-1 eu-west-1 ap-northeast-1 ap-southeast-1 sa-east-1 af-south-1; do
+  [ -s "$state/keys/$p.1.key" ] || (umask 077; openssl rand -hex 32 > "$state/keys/$p.1.key")
+done
 sed -e "s/@REDIS@/127.0.0.1:$redis_port/" -e "s/@LISTEN@/127.0.0.1:$port/" \
     -e "s/@RESOLVER@/127.0.0.1:$knot_port/" -e "s/@SECRET@/$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" \
+    -e "s|@KEYDIR@|$state/keys|g" \
     deploy/local/config.json.in > "$state/config.json"
 start coordinator build/mpic-coordinator --config "$state/config.json"
 for p in us-east-1 us-west-2 ca-central-1 eu-central-1 eu-west-1 ap-northeast-1 ap-southeast-1 sa-east-1 af-south-1; do

@@ -191,8 +191,43 @@ def acme_certs():
     ]
 
 
+# Sealed envelopes (common/seal.c) with the fuzz_seal_open keys and fixed nonces.
+SEAL_KEYS = {("us-east-1", 1): bytes(range(32)), ("us-east-1", 2): bytes(range(32, 64)),
+             ("eu-west-1", 1): b"\xaa" * 32}
+
+
+def envelope(direction, perspective, key_id, plaintext, rid="0123456789abcdef0123456789abcdef",
+             attempt=1, check_type=0, expiry=1767225600000, nonce=bytes(12)):
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    ad = (b"MPSL" + struct.pack(">BBIqIB", 1, direction, key_id, expiry, attempt, check_type)
+          + bytes([len(rid)]) + rid.encode() + bytes([len(perspective)]) + perspective.encode())
+    key = SEAL_KEYS[(perspective, key_id)]
+    return ad + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, ad)
+
+
+def seal_seeds():
+    passed = {"check_completed": True, "check_passed": True, "errors": [], "timestamp_ns": 1,
+              "check_type": "caa", "details": {}}
+    good_job = envelope(1, "us-east-1", 1, job("caa", {"caa_domains": ["ca.test"]},
+                                               dl=1767225600000))
+    good_res = envelope(2, "eu-west-1", 1, result(passed))
+    tampered = bytearray(good_res)
+    tampered[-20] ^= 1
+    return [
+        good_job,
+        good_res,
+        envelope(2, "us-east-1", 2, result(passed, p="us-east-1")),  # rotated key id
+        envelope(2, "eu-west-1", 1, result(passed, att=2)),  # inner disagrees with header
+        envelope(2, "eu-west-1", 1, b"not msgpack"),
+        bytes(tampered),
+        good_res[:40],
+        result(passed),  # unsealed
+    ]
+
+
 def main():
     CORPUS["fuzz_acme_cert"] = acme_certs()
+    CORPUS["fuzz_seal_open"] = seal_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(HERE, "corpus", target)
         os.makedirs(d, exist_ok=True)

@@ -512,8 +512,10 @@ class Fleet:
     """
 
     def __init__(self, workdir, redis, workers, name="fleet", perspectives=None,
-                 coordinator=None, streams=None, ncoordinators=1, log_level=None, worker=None):
+                 coordinator=None, streams=None, ncoordinators=1, log_level=None, worker=None,
+                 seal=True, coordinator_args=None):
         self.name = f"{name}-{random.randrange(16**6):06x}"
+        self.coordinator_args = list(coordinator_args or [])
         self.workdir = workdir
         self.redis = redis
         self.perspectives = perspectives or STANDARD_PERSPECTIVES
@@ -544,6 +546,10 @@ class Fleet:
                        "dns_tries": 2, "http_connect_timeout_ms": 2000, "http_timeout_ms": 3000},
         }
         self.config["worker"].update(worker or {})
+        # Sealed channel on by default: one 0600 key file per perspective (key id 1).
+        self.seal_keys = {}  # code -> {key id: key bytes}
+        if seal:
+            self.config["seal"] = {"required": True, "keys": self.make_seal_keys(1)}
         self.config_path = os.path.join(workdir, f"{self.name}.json")
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)
@@ -551,13 +557,37 @@ class Fleet:
         self.workers = {}  # code -> list of Process (index = start order)
         self._nworkers = 0
 
+    def make_seal_keys(self, key_id, codes=None):
+        """Writes a fresh 0600 key file per perspective; returns the seal.keys entries."""
+        keydir = os.path.join(self.workdir, f"{self.name}-keys")
+        os.makedirs(keydir, mode=0o700, exist_ok=True)
+        entries = []
+        for p in self.perspectives:
+            code = p["code"]
+            if codes is not None and code not in codes:
+                continue
+            key = os.urandom(32)
+            path = os.path.join(keydir, f"{code}.{key_id}.key")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key.hex() + "\n")
+            self.seal_keys.setdefault(code, {})[key_id] = key
+            entries.append({"perspective": code, "id": key_id, "file": path})
+        return entries
+
+    def rewrite_config(self):
+        """Writes self.config again (for processes started after a change)."""
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+
     # -- lifecycle
     def start(self, wait_workers=True):
         try:
             for i, port in enumerate(self.coordinator_ports):
                 p = Process(f"{self.name}-coordinator{i}",
                             [binary("MPIC_COORDINATOR", "mpic-coordinator"), "--config",
-                             self.config_path, "--listen", f"127.0.0.1:{port}"],
+                             self.config_path, "--listen", f"127.0.0.1:{port}"]
+                            + self.coordinator_args,
                             self.workdir, kind="coordinator").start()
                 self.coordinators.append(p)
             for code, opts_list in self.worker_opts.items():

@@ -11,6 +11,7 @@ import concurrent.futures
 import pytest
 
 import mpiclab
+import sealenv
 from mpiclab import by_code, caa_body, expect_200
 
 TARGETS = {"permit.mpic.test": True, "deny.mpic.test": False, "a.b.c.deep.mpic.test": True,
@@ -131,6 +132,10 @@ def test_results_left_pending_by_a_dead_reducer_are_reclaimed(make_fleet, knot_h
     blob = msgpack.packb({"v": 1, "rid": rid, "att": 1, "p": silent, "ct": "caa",
                           "cr": {"check_completed": True, "check_passed": True, "errors": None,
                                  "timestamp_ns": 1, "check_type": "caa", "details": details}})
+    # the fleet seals: the result is sealed with the silent perspective's key, as its worker
+    deadline = int(r.hget(r.keys(pattern)[0], "deadline"))
+    blob = sealenv.seal(fleet.seal_keys[silent][1], sealenv.DIR_RESULT, 1, deadline, 1, "caa",
+                        rid, silent, blob)
     r.eval(GHOST_READ, 1, f"{fleet.key_prefix}:results", blob)
     pending = r.xpending(f"{fleet.key_prefix}:results", "reducers")
     assert {c["name"] for c in pending["consumers"]} >= {b"ghost"}, pending

@@ -2,7 +2,7 @@
  * common/redis_client.c against a real redis-server started by the test: every command
  * completes exactly once and never synchronously, commands time out when Redis hangs
  * (SIGSTOP), the client reconnects with backoff after a restart, and a lost connection fails
- * pending commands with NULL.
+ * pending commands with NULL; ACL users authenticate with `AUTH user pass`.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,12 +287,80 @@ static void test_restart_fails_pending_and_reconnects(void **state)
     event_base_free(base);
 }
 
+struct whoami_probe {
+    struct redis_client *rc;
+    struct reply_log *log;
+    bool sent;
+};
+
+/* called by redis_client when the probed client becomes ready or loses its connection */
+static void whoami_on_ready(void *arg, bool ready)
+{
+    struct whoami_probe *p = arg;
+    if (!ready || p->sent) return;
+    p->sent = true;
+    redis_client_command(p->rc, log_reply, p->log, 0, "ACL WHOAMI");
+}
+
+/* An ACL user authenticates with the Redis 6+ `AUTH user pass`; a wrong password drops the
+ * connection instead of carrying on as the default user. */
+static void test_auth_with_acl_user(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client *admin = new_client(base, 1000);
+    struct redis_client_opts o;
+    struct redis_client *good, *bad;
+    struct reply_log setup_l = {0}, who = {0}, bad_who = {0};
+    struct whoami_probe bad_probe = {0};
+
+    (void)state;
+    redis_client_start(admin);
+    assert_true(wait_ready(base, admin, 3000));
+    redis_client_command(admin, log_reply, &setup_l, 0,
+                         "ACL SETUSER unit-user reset on %s +@all ~*", ">unit pass");
+    run_until(base, &setup_l.calls, 1, 2000);
+    assert_int_equal(setup_l.type, REDIS_REPLY_STATUS);
+
+    memset(&o, 0, sizeof(o));
+    o.name = "unit-acl";
+    o.host = "127.0.0.1";
+    o.port = redis_port;
+    o.connect_timeout_ms = 300;
+    o.command_timeout_ms = 1000;
+    o.username = "unit-user";
+    o.password = "unit pass"; /* a space: one argument, not two */
+    good = redis_client_new(base, &o);
+    redis_client_start(good);
+    assert_true(wait_ready(base, good, 3000));
+    redis_client_command(good, log_reply, &who, 0, "ACL WHOAMI");
+    run_until(base, &who.calls, 1, 2000);
+    assert_int_equal(who.type, REDIS_REPLY_STRING);
+    assert_string_equal(who.text, "unit-user");
+
+    o.password = "wrong";
+    bad = redis_client_new(base, &o);
+    bad_probe.rc = bad;
+    bad_probe.log = &bad_who;
+    /* the connection is ready only until the AUTH error arrives: ask right then */
+    redis_client_set_state_cb(bad, whoami_on_ready, &bad_probe);
+    redis_client_start(bad);
+    run_until(base, &bad_who.calls, 1, 3000);
+    assert_int_equal(bad_who.calls, 1);
+    assert_int_equal(bad_who.type, -1); /* dropped after WRONGPASS, never "default" */
+
+    redis_client_free(bad);
+    redis_client_free(good);
+    redis_client_free(admin);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_exactly_once_and_async),
         cmocka_unit_test(test_hung_server_times_out_then_recovers),
         cmocka_unit_test(test_restart_fails_pending_and_reconnects),
+        cmocka_unit_test(test_auth_with_acl_user),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, teardown);
