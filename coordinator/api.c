@@ -86,10 +86,30 @@ static void held_unavailable(struct held *h, const char *why)
 
 /* ---- rendering ---- */
 
+/* {"perspective_code", "check_response"} from the stored results, or a deadline placeholder. */
+static json_t *held_perspective_item(const struct held *h, enum check_type ct,
+                                     const json_t *params, const char *code)
+{
+    json_t *cr = json_object_get(h->res_map, code);
+    json_t *item = json_object();
+
+    if (cr != NULL) {
+        json_incref(cr);
+    } else {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "perspective %.63s did not report before the deadline (%d ms)",
+                 code, h->deadline_budget_ms);
+        cr = response_missing_check(ct, params, "mpic_error:coordinator:deadline", msg);
+    }
+    json_object_set_new(item, "perspective_code", json_string(code));
+    json_object_set_new(item, "check_response", cr);
+    return item;
+}
+
 static void held_render_finish(struct held *h)
 {
-    const char *state, *verdict, *echo_s, *cohort;
-    json_t *echo = NULL, *perspectives = NULL, *params;
+    const char *state, *verdict, *echo_s, *cohort, *primary;
+    json_t *echo = NULL, *perspectives = NULL, *params, *body;
     enum check_type ct;
     char codes[COHORT_MAX][PERSPECTIVE_CODE_MAX];
     int ncodes = 0;
@@ -130,24 +150,15 @@ static void held_render_finish(struct held *h)
     params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
                                                         : "dcv_check_parameters");
     perspectives = json_array();
-    for (int i = 0; i < ncodes; i++) {
-        json_t *cr = json_object_get(h->res_map, codes[i]);
-        json_t *item = json_object();
-        if (cr != NULL) {
-            json_incref(cr);
-        } else {
-            char msg[256];
-            snprintf(msg, sizeof(msg),
-                     "perspective %.63s did not report before the deadline (%d ms)", codes[i],
-                     h->deadline_budget_ms);
-            cr = response_missing_check(ct, params, "mpic_error:coordinator:deadline", msg);
-        }
-        json_object_set_new(item, "perspective_code", json_string(codes[i]));
-        json_object_set_new(item, "check_response", cr);
-        json_array_append_new(perspectives, item);
-    }
+    for (int i = 0; i < ncodes; i++)
+        json_array_append_new(perspectives, held_perspective_item(h, ct, params, codes[i]));
     log_info("request %s: %s", h->entry.rid, verdict);
-    held_respond(h, 200, response_build(echo, strcmp(verdict, "valid") == 0, perspectives));
+    body = response_build(echo, strcmp(verdict, "valid") == 0, perspectives);
+    primary = json_string_value(json_object_get(h->req_hash, "primary"));
+    response_set_primary(body, primary != NULL && primary[0] != '\0'
+                                   ? held_perspective_item(h, ct, params, primary)
+                                   : NULL);
+    held_respond(h, 200, body);
     json_decref(perspectives);
     json_decref(echo);
 }
@@ -312,12 +323,21 @@ static int api_read_body(struct evhttp_request *req, char **out, size_t *len)
     return 0;
 }
 
+/* Index of the primary perspective in the configuration, or -1 when there is none. */
+static int api_primary_index(const struct config *cfg)
+{
+    const struct perspective *p = config_primary(cfg);
+    return p != NULL ? (int)(p - cfg->perspectives) : -1;
+}
+
 static void api_request_limits(const struct coord *co, struct request_limits *lim,
                                const char **domains)
 {
     const struct config *cfg = co->cfg;
+    int pool[CONFIG_MAX_PERSPECTIVES];
     memset(lim, 0, sizeof(*lim));
-    lim->nperspectives = cfg->nperspectives;
+    lim->nperspectives = cohort_remote_pool(cfg->perspectives, cfg->nperspectives,
+                                            api_primary_index(cfg), pool);
     lim->default_perspective_count = cfg->default_perspective_count;
     lim->min_perspective_count =
         cfg->enforce_br_phase_in ? quorum_min_remote(clock_policy_now_ms()) : 2;
@@ -330,14 +350,48 @@ static void api_request_limits(const struct coord *co, struct request_limits *li
     lim->ncaa_domains = cfg->ncaa_domains;
 }
 
+/* Queues one perspective's job on its region stream (one admission reply, always). */
+static void api_enqueue_job(struct held *h, struct api_request *ar,
+                            const struct perspective *p)
+{
+    const struct config *cfg = h->co->cfg;
+    struct msg_job job;
+    char key[KEYS_MAX], maxlen_s[24];
+    char *blob = NULL;
+    size_t bloblen = 0;
+
+    memset(&job, 0, sizeof(job));
+    job.rid = h->entry.rid;
+    job.attempt = 1;
+    job.perspective = (char *)p->code;
+    job.check_type = ar->check_type;
+    job.target = ar->target;
+    job.wildcard = ar->wildcard;
+    job.deadline_ms = h->deadline_ms;
+    job.trace_id = ar->trace_id;
+    job.params = ar->check_params;
+    keys_jobs(key, sizeof(key), cfg->key_prefix, p->region);
+    snprintf(maxlen_s, sizeof(maxlen_s), "%d", cfg->jobs_maxlen);
+    if (msg_job_encode(&job, &blob, &bloblen) != 0) {
+        redis_client_command(h->co->cmd, held_admit_cb, h, 0, "PING"); /* keep the count */
+        h->failed = true;
+        util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
+        return;
+    }
+    redis_client_command(h->co->cmd, held_admit_cb, h, 0, "XADD %s MAXLEN ~ %s * j %b", key,
+                         maxlen_s, blob, bloblen);
+    free(blob);
+}
+
 static void api_admit(struct coord *co, struct evhttp_request *req, struct api_request *ar,
                       const struct cohort *cohort)
 {
+    const struct perspective *primary = config_primary(co->cfg);
     const struct config *cfg = co->cfg;
     struct held *h = util_xcalloc(1, sizeof(*h));
     unsigned char rnd[16];
-    char req_key[KEYS_MAX], key[KEYS_MAX], codes[COHORT_MAX * PERSPECTIVE_CODE_MAX];
-    char rirs[COHORT_MAX * 4], n_s[8], q_s[8], dl_s[24], now_s[24], ttl_s[24], maxlen_s[24];
+    char req_key[KEYS_MAX], codes[COHORT_MAX * PERSPECTIVE_CODE_MAX];
+    char rirs[COHORT_MAX * 4], n_s[8], q_s[8], dl_s[24], now_s[24], ttl_s[24];
     json_t *echo = response_echo_new(ar, 1);
     char *echo_s = json_dumps(echo, JSON_COMPACT);
     int64_t now = clock_now_ms();
@@ -367,7 +421,6 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     snprintf(dl_s, sizeof(dl_s), "%lld", (long long)h->deadline_ms);
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
     snprintf(ttl_s, sizeof(ttl_s), "%lld", (long long)cfg->result_retention_s * 1000);
-    snprintf(maxlen_s, sizeof(maxlen_s), "%d", cfg->jobs_maxlen);
     keys_req(req_key, sizeof(req_key), cfg->key_prefix, h->entry.rid);
 
     /*
@@ -375,49 +428,26 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
      * are one transaction: a connection lost between them would leave a record that never
      * expires and that nothing else removes.
      */
-    h->outstanding = 5 + cohort->n;
+    h->outstanding = 5 + cohort->n + (primary != NULL ? 1 : 0);
     h->refs += h->outstanding;
     redis_client_command(co->cmd, held_admit_cb, h, 0, "MULTI");
     redis_client_command(co->cmd, held_admit_cb, h, 0,
                          "HSET %s state open attempt 1 cohort %s rirs %s n %s q %s deadline %s "
-                         "holder %s check_type %s target %s trace %s created %s echo %s",
+                         "holder %s check_type %s target %s trace %s created %s echo %s "
+                         "primary %s",
                          req_key, codes, rirs, n_s, q_s, dl_s, co->id,
                          check_type_name(ar->check_type), ar->target_raw,
-                         ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}");
+                         ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}",
+                         primary != NULL ? primary->code : "");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "PEXPIRE %s %s", req_key, ttl_s);
     redis_client_command(co->cmd, held_admit_cb, h, 0, "EXEC");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "ZADD %s %s %s", co->due_key, dl_s,
                          h->entry.rid);
-    for (int i = 0; i < cohort->n; i++) {
-        const struct perspective *p = &cfg->perspectives[cohort->idx[i]];
-        struct msg_job job;
-        char *blob = NULL;
-        size_t bloblen = 0;
-
-        memset(&job, 0, sizeof(job));
-        job.rid = h->entry.rid;
-        job.attempt = 1;
-        job.perspective = (char *)p->code;
-        job.check_type = ar->check_type;
-        job.target = ar->target;
-        job.wildcard = ar->wildcard;
-        job.deadline_ms = h->deadline_ms;
-        job.trace_id = ar->trace_id;
-        job.params = ar->check_params;
-        keys_jobs(key, sizeof(key), cfg->key_prefix, p->region);
-        if (msg_job_encode(&job, &blob, &bloblen) != 0) {
-            redis_client_command(co->cmd, held_admit_cb, h, 0, "PING"); /* keep the count */
-            h->failed = true;
-            util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
-            continue;
-        }
-        redis_client_command(co->cmd, held_admit_cb, h, 0, "XADD %s MAXLEN ~ %s * j %b", key,
-                             maxlen_s, blob, bloblen);
-        free(blob);
-    }
-    log_debug("request %s: %s %s cohort %s (n=%d q=%d)", h->entry.rid,
+    if (primary != NULL) api_enqueue_job(h, ar, primary); /* not part of the remote quorum */
+    for (int i = 0; i < cohort->n; i++) api_enqueue_job(h, ar, &cfg->perspectives[cohort->idx[i]]);
+    log_debug("request %s: %s %s cohort %s (n=%d q=%d) primary %s", h->entry.rid,
               check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
-              ar->quorum_count);
+              ar->quorum_count, primary != NULL ? primary->code : "none");
     free(echo_s);
 }
 
@@ -472,10 +502,12 @@ static void api_mpic_cb(struct evhttp_request *req, void *arg)
         return;
     }
     free(body);
-    if (cohort_select(co->cfg->perspectives, co->cfg->nperspectives, ar.perspective_count,
-                      (const unsigned char *)co->cfg->cohort_secret, strlen(co->cfg->cohort_secret),
-                      ar.target, ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1,
-                      &cohort, err, sizeof(err)) != 0) {
+    if (cohort_select_remote(co->cfg->perspectives, co->cfg->nperspectives,
+                             api_primary_index(co->cfg), ar.perspective_count,
+                             (const unsigned char *)co->cfg->cohort_secret,
+                             strlen(co->cfg->cohort_secret), ar.target,
+                             ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1,
+                             &cohort, err, sizeof(err)) != 0) {
         request_free(&ar);
         httpd_send_json(req, 500, response_error("cohort-selection-failed", err));
         return;

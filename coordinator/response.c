@@ -151,6 +151,11 @@ json_t *response_build(const json_t *echo, bool is_valid, const json_t *perspect
     return resp;
 }
 
+void response_set_primary(json_t *resp, json_t *item)
+{
+    json_object_set_new(resp, "primary_perspective", item != NULL ? item : json_null());
+}
+
 json_t *response_error(const char *error, const char *message)
 {
     json_t *o = json_object();

@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libevent-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
   libjansson-dev libidn2-dev libcmocka-dev
-  redis-server redis-tools pebble knot knot-dnsutils curl ca-certificates
+  redis-server redis-tools pebble knot knot-dnsutils unbound curl ca-certificates
   python3 python3-pytest python3-redis python3-msgpack python3-dnslib
 )
 missing=()
