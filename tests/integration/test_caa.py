@@ -229,7 +229,7 @@ def test_response_shape(fleet):
         assert list(cr) == mpiclab.CHECK_RESPONSE_KEYS
         assert isinstance(cr["timestamp_ns"], int) and not isinstance(cr["timestamp_ns"], bool)
         assert t0 <= cr["timestamp_ns"] <= t1, (t0, cr["timestamp_ns"], t1)
-        assert list(cr["details"]) == ["caa_record_present", "found_at", "records_seen"]
+        assert list(cr["details"]) == ["caa_record_present", "found_at", "records_seen", "ad_flag"]
     # a second request gets another id; no orchestration parameters -> echo null, defaults used
     resp2 = fleet.post(caa_body("permit.mpic.test"))
     body2 = expect_200(resp2)
