@@ -201,8 +201,9 @@ static void caa_finish_allowed_failure(struct caa_check_ctx *ctx, const struct c
 
     if (lv->proof != CAA_PROOF_INSECURE) {
         char reason[700];
-        snprintf(reason, sizeof(reason), "%.250s (retried; allow_lookup_failure not honoured: %.300s)",
-                 lv->error, lv->proof_detail);
+        snprintf(reason, sizeof(reason),
+                 "%.250s (retried; allow_lookup_failure not honoured: %.300s)", lv->error,
+                 lv->proof_detail);
         caa_finish_lookup_error(ctx, lv->name, reason);
         return;
     }
