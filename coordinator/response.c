@@ -58,6 +58,7 @@ static json_t *empty_details(enum check_type type, const json_t *check_params)
         json_object_set_new(d, "caa_record_present", json_null());
         json_object_set_new(d, "found_at", json_null());
         json_object_set_new(d, "records_seen", json_null());
+        json_object_set_new(d, "ad_flag", json_null());
         return d;
     }
     json_object_set_new(d, "validation_method", method != NULL ? json_string(method) : json_null());
