@@ -43,6 +43,7 @@ static const struct config_key config_keys[] = {
     {NULL, "log_level", CFG_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
     KEY_STR(NULL, "key_prefix", key_prefix),
     KEY_SPECIAL(NULL, "perspectives"),
+    KEY_STR(NULL, "primary_perspective", primary_perspective),
     KEY_SPECIAL(NULL, "redis"),
     KEY_SPECIAL(NULL, "streams"),
     KEY_SPECIAL(NULL, "coordinator"),
@@ -199,6 +200,19 @@ static const struct config_key *config_find_key(const char *section, const char 
     return NULL;
 }
 
+/* perspectives[].dnssec: absent/null/"optional" -> false, "required" -> true. */
+static int config_parse_dnssec(const json_t *v, bool *required)
+{
+    *required = false;
+    if (v == NULL || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return -1;
+    if (strcmp(json_string_value(v), "required") == 0) {
+        *required = true;
+        return 0;
+    }
+    return strcmp(json_string_value(v), "optional") == 0 ? 0 : -1;
+}
+
 static int config_parse_perspectives(struct config *cfg, json_t *v, char *err, size_t errlen)
 {
     size_t i;
@@ -221,7 +235,7 @@ static int config_parse_perspectives(struct config *cfg, json_t *v, char *err, s
         if (!json_is_object(p)) goto bad;
         json_object_foreach(p, key, val) {
             if (strcmp(key, "code") && strcmp(key, "region") && strcmp(key, "rir") &&
-                strcmp(key, "latitude") && strcmp(key, "longitude")) {
+                strcmp(key, "latitude") && strcmp(key, "longitude") && strcmp(key, "dnssec")) {
                 snprintf(err, errlen, "perspectives[%zu].%s: unknown key", i, key);
                 return -1;
             }
@@ -250,6 +264,11 @@ static int config_parse_perspectives(struct config *cfg, json_t *v, char *err, s
             json_number_value(lon) > 180) {
             snprintf(err, errlen,
                      "perspectives[%zu].latitude/longitude: numbers in degrees are required", i);
+            return -1;
+        }
+        if (config_parse_dnssec(json_object_get(p, "dnssec"),
+                                &cfg->dnssec_required[cfg->nperspectives]) != 0) {
+            snprintf(err, errlen, "perspectives[%zu].dnssec: \"required\" or \"optional\"", i);
             return -1;
         }
         util_strlcpy(out->code, code, sizeof(out->code));
@@ -481,6 +500,21 @@ const struct perspective *config_find_perspective(const struct config *cfg, cons
     return NULL;
 }
 
+const struct perspective *config_primary(const struct config *cfg)
+{
+    if (cfg->primary_perspective[0] == '\0') return NULL;
+    return config_find_perspective(cfg, cfg->primary_perspective);
+}
+
+bool config_dnssec_required(const struct config *cfg, const char *code)
+{
+    const struct perspective *p = code != NULL ? config_find_perspective(cfg, code) : NULL;
+
+    if (p == NULL) return false;
+    return cfg->dnssec_required[p - cfg->perspectives] ||
+           strcmp(cfg->primary_perspective, p->code) == 0;
+}
+
 int config_validate(const struct config *cfg, bool worker, char *err, size_t errlen)
 {
     if (cfg->nperspectives == 0) {
@@ -502,6 +536,11 @@ int config_validate(const struct config *cfg, bool worker, char *err, size_t err
                 return -1;
             }
         }
+    }
+    if (cfg->primary_perspective[0] != '\0' && config_primary(cfg) == NULL) {
+        snprintf(err, errlen, "primary_perspective: \"%s\" is not a configured perspective",
+                 cfg->primary_perspective);
+        return -1;
     }
     if (!perspective_name_valid(cfg->key_prefix)) {
         snprintf(err, errlen, "key_prefix: [a-z0-9.-], 1..31 chars");

@@ -38,6 +38,8 @@ struct config {
 
     struct perspective perspectives[CONFIG_MAX_PERSPECTIVES];
     int nperspectives;
+    bool dnssec_required[CONFIG_MAX_PERSPECTIVES];  /* perspectives[i].dnssec == "required" */
+    char primary_perspective[PERSPECTIVE_CODE_MAX]; /* "": no primary perspective */
 
     int jobs_maxlen;
     int results_maxlen;
@@ -108,6 +110,10 @@ int config_load_string(struct config *cfg, const char *json, char *err, size_t e
 int config_validate(const struct config *cfg, bool worker, char *err, size_t errlen);
 /** Parses "YYYY-MM-DD" into epoch ms at 00:00 UTC. */
 int config_parse_date(const char *s, int64_t *out_ms);
+/** The primary perspective, or NULL when none is configured. */
+const struct perspective *config_primary(const struct config *cfg);
+/** True when perspective `code` must validate DNSSEC (the primary, or "dnssec": "required"). */
+bool config_dnssec_required(const struct config *cfg, const char *code);
 /** Finds a perspective by code, or NULL. */
 const struct perspective *config_find_perspective(const struct config *cfg, const char *code);
 

@@ -105,6 +105,22 @@ int quorum_count_incomplete(const struct quorum_member *members, int n, bool fin
     return c;
 }
 
+enum quorum_verdict quorum_with_primary(enum quorum_verdict remote, enum quorum_outcome primary,
+                                        bool final)
+{
+    switch (primary) {
+    case QUORUM_OUTCOME_PASSED:
+        return remote;
+    case QUORUM_OUTCOME_PENDING:
+        if (final || remote == QUORUM_INVALID) return QUORUM_INVALID;
+        return QUORUM_UNDECIDED;
+    case QUORUM_OUTCOME_FAILED:
+    case QUORUM_OUTCOME_ERROR:
+    default:
+        return QUORUM_INVALID;
+    }
+}
+
 const char *quorum_verdict_name(enum quorum_verdict v)
 {
     switch (v) {

@@ -51,6 +51,15 @@ enum quorum_verdict quorum_evaluate(const struct quorum_member *members, int n, 
 /** Counts members with outcome PASSED / not-completed (ERROR, plus PENDING when final). */
 int quorum_count_passed(const struct quorum_member *members, int n);
 int quorum_count_incomplete(const struct quorum_member *members, int n, bool final);
+/**
+ * Boulder's rule with a primary perspective (BR §3.2.2.9: remotes corroborate the primary):
+ * combines the remote cohort's verdict with the primary's own outcome. A failed or errored
+ * primary is INVALID at once; a pending primary keeps the verdict UNDECIDED (or INVALID when
+ * final, or when the remotes alone are already INVALID); a passed primary leaves the remote
+ * verdict unchanged.
+ */
+enum quorum_verdict quorum_with_primary(enum quorum_verdict remote, enum quorum_outcome primary,
+                                        bool final);
 const char *quorum_verdict_name(enum quorum_verdict v);
 
 #endif

@@ -290,8 +290,10 @@ static void api_request_limits(const struct coord *co, struct request_limits *li
                                const char **domains)
 {
     const struct config *cfg = co->cfg;
+    int pool[CONFIG_MAX_PERSPECTIVES];
     memset(lim, 0, sizeof(*lim));
-    lim->nperspectives = cfg->nperspectives;
+    lim->nperspectives = cohort_remote_pool(cfg->perspectives, cfg->nperspectives,
+                                            jobs_primary_index(cfg), pool);
     lim->default_perspective_count = cfg->default_perspective_count;
     lim->min_perspective_count =
         cfg->enforce_br_phase_in ? quorum_min_remote(clock_policy_now_ms()) : 2;
@@ -328,6 +330,7 @@ static bool api_prefers_async(struct evhttp_request *req)
 static void api_admit(struct coord *co, struct evhttp_request *req, struct api_request *ar,
                       const struct cohort *cohort)
 {
+    const struct perspective *primary = config_primary(co->cfg);
     const struct config *cfg = co->cfg;
     struct held *h = util_xcalloc(1, sizeof(*h));
     unsigned char rnd[16];
@@ -369,17 +372,18 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
      * are one transaction: a connection lost between them would leave a record that never
      * expires and that nothing else removes.
      */
-    h->outstanding = 5 + cohort->n;
+    h->outstanding = 5 + cohort->n + (primary != NULL ? 1 : 0);
     h->refs += h->outstanding;
     redis_client_command(co->cmd, held_admit_cb, h, 0, "MULTI");
     redis_client_command(co->cmd, held_admit_cb, h, 0,
                          "HSET %s state open attempt 1 cohort %s rirs %s n %s q %s deadline %s "
                          "holder %s check_type %s target %s trace %s created %s echo %s "
-                         "max_attempts %s budget %s jtarget %s wildcard %s",
+                         "max_attempts %s budget %s jtarget %s wildcard %s primary %s",
                          req_key, codes, rirs, n_s, q_s, dl_s, co->id,
                          check_type_name(ar->check_type), ar->target_raw,
                          ar->trace_id ? ar->trace_id : "", now_s, echo_s ? echo_s : "{}", ma_s,
-                         bud_s, ar->target, ar->wildcard ? "1" : "0");
+                         bud_s, ar->target, ar->wildcard ? "1" : "0",
+                         primary != NULL ? primary->code : "");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "PEXPIRE %s %s", req_key, ttl_s);
     redis_client_command(co->cmd, held_admit_cb, h, 0, "EXEC");
     redis_client_command(co->cmd, held_admit_cb, h, 0, "ZADD %s %s %s", co->due_key, dl_s,
@@ -392,14 +396,15 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     job.deadline_ms = h->deadline_ms;
     job.trace_id = ar->trace_id;
     job.params = ar->check_params;
+    job.primary = primary; /* not part of the remote quorum */
     if (jobs_enqueue(co, &job, cohort, held_admit_cb, h) > 0) {
         h->failed = true;
         util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
     }
     cmetrics_attempt(check_type_name(ar->check_type));
-    log_debug("request %s: %s %s cohort %s (n=%d q=%d)", h->entry.rid,
+    log_debug("request %s: %s %s cohort %s (n=%d q=%d) primary %s", h->entry.rid,
               check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
-              ar->quorum_count);
+              ar->quorum_count, primary != NULL ? primary->code : "none");
     free(echo_s);
 }
 
@@ -490,11 +495,12 @@ static void api_mpic_cb(struct evhttp_request *req, void *arg)
         return;
     }
     free(body);
-    if (cohort_select(co->cfg->perspectives, co->cfg->nperspectives, ar.perspective_count,
-                      (const unsigned char *)co->cfg->cohort_secret, strlen(co->cfg->cohort_secret),
-                      ar.target,
-                      ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1, &cohort,
-                      err, sizeof(err)) != 0) {
+    if (cohort_select_remote(co->cfg->perspectives, co->cfg->nperspectives,
+                             jobs_primary_index(co->cfg), ar.perspective_count,
+                             (const unsigned char *)co->cfg->cohort_secret,
+                             strlen(co->cfg->cohort_secret), ar.target,
+                             ar.cohort_for_single_attempt > 0 ? ar.cohort_for_single_attempt : 1,
+                             &cohort, err, sizeof(err)) != 0) {
         request_free(&ar);
         httpd_send_json(req, 500, response_error("cohort-selection-failed", err));
         return;

@@ -75,10 +75,12 @@ static json_t *str_or_null(const char *s)
     return s != NULL && *s ? json_string(s) : json_null();
 }
 
+#define AUDIT_NO_INDEX ((size_t)-1) /* the primary: not in the cohort's RIR list */
+
 /* The i-th comma-separated RIR number of the record's "rirs" field, as a name. */
 static json_t *rir_at(const json_t *req, size_t i)
 {
-    const char *p = field(req, "rirs");
+    const char *p = i == AUDIT_NO_INDEX ? NULL : field(req, "rirs");
     int64_t rir;
     char buf[8];
     size_t len;
@@ -170,6 +172,16 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
     snprintf(quorum, sizeof(quorum), "%d/%d", passed, n);
     json_object_set_new(rec, "cohort", list);
     json_object_set_new(rec, "quorum", json_string(quorum));
+    if (field(req, "primary") != NULL && field(req, "primary")[0] != '\0') {
+        json_t *pl = record_render_cohort(req, field(req, "primary"), res);
+        json_object_set_new(rec, "primary", json_array_size(pl) == 1
+                                                ? audit_perspective(req, json_array_get(pl, 0),
+                                                                    AUDIT_NO_INDEX, created)
+                                                : json_null());
+        json_decref(pl);
+    } else {
+        json_object_set_new(rec, "primary", json_null());
+    }
     json_object_set_new(rec, "quorum_required", int_field(req, "q"));
     json_object_set_new(rec, "anomalous", json_boolean(passed > 0 && passed < n));
     json_object_set_new(rec, "verdict", str_or_null(verdict));

@@ -183,3 +183,41 @@ done:
     free(far);
     return rc;
 }
+
+int cohort_remote_pool(const struct perspective *all, int nall, int primary, int *idx)
+{
+    int count = 0;
+
+    for (int i = 0; i < nall; i++) {
+        if (primary >= 0 && primary < nall &&
+            (i == primary ||
+             perspective_distance_km(&all[i], &all[primary]) < COHORT_MIN_DISTANCE_KM)) {
+            continue;
+        }
+        idx[count++] = i;
+    }
+    return count;
+}
+
+int cohort_select_remote(const struct perspective *all, int nall, int primary, int n,
+                         const unsigned char *secret, size_t secretlen, const char *target,
+                         int attempt, struct cohort *out, char *err, size_t errlen)
+{
+    struct perspective *pool;
+    int *idx;
+    int npool, rc;
+
+    if (primary < 0 || all == NULL || nall <= 0 || nall > COHORT_MAX_CONFIGURED)
+        return cohort_select(all, nall, n, secret, secretlen, target, attempt, out, err, errlen);
+    idx = util_xcalloc((size_t)nall, sizeof(*idx));
+    pool = util_xcalloc((size_t)nall, sizeof(*pool));
+    npool = cohort_remote_pool(all, nall, primary, idx);
+    for (int i = 0; i < npool; i++) pool[i] = all[idx[i]];
+    rc = cohort_select(pool, npool, n, secret, secretlen, target, attempt, out, err, errlen);
+    if (rc == 0) {
+        for (int i = 0; i < out->n; i++) out->idx[i] = idx[out->idx[i]];
+    }
+    free(pool);
+    free(idx);
+    return rc;
+}

@@ -28,4 +28,17 @@ int cohort_select(const struct perspective *all, int nall, int n, const unsigned
                   size_t secretlen, const char *target, int attempt, struct cohort *out,
                   char *err, size_t errlen);
 
+/**
+ * The perspectives eligible as remotes when `primary` (an index into all, or -1 for none) is
+ * the primary perspective: every other perspective at least COHORT_MIN_DISTANCE_KM from it
+ * (BR §3.2.2.9: remote = distinct from the primary). Fills idx (capacity nall) and returns
+ * the count.
+ */
+int cohort_remote_pool(const struct perspective *all, int nall, int primary, int *idx);
+
+/** cohort_select over cohort_remote_pool(): the primary never joins its own remote cohort. */
+int cohort_select_remote(const struct perspective *all, int nall, int primary, int n,
+                         const unsigned char *secret, size_t secretlen, const char *target,
+                         int attempt, struct cohort *out, char *err, size_t errlen);
+
 #endif

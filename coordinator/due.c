@@ -220,7 +220,7 @@ static void due_run(struct due_op *op, const struct tally *t)
         return;
     }
     if (t->state == TALLY_DECIDED) {
-        if (final || t->count == t->n) {
+        if (final || tally_all_reported(t)) {
             due_publish(op);
             return;
         }
@@ -268,8 +268,8 @@ static void due_finalize(struct due_op *op)
     args[5] = count_s;
     for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);
-    op->publish_now = op->final || t->count == t->n;
-    if (t->count < t->n && !op->final) {
+    op->publish_now = op->final || tally_all_reported(t);
+    if (!op->publish_now) {
         int64_t at = now + co->cfg->straggler_grace_ms;
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
     }

@@ -12,6 +12,12 @@
 #include "log.h"
 #include "sealmsg.h"
 
+int jobs_primary_index(const struct config *cfg)
+{
+    const struct perspective *p = config_primary(cfg);
+    return p != NULL ? (int)(p - cfg->perspectives) : -1;
+}
+
 int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct cohort *cohort,
                  redis_client_reply_cb cb, void *arg)
 {
@@ -20,8 +26,8 @@ int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct co
     int failed = 0;
 
     snprintf(maxlen_s, sizeof(maxlen_s), "%d", cfg->jobs_maxlen);
-    for (int i = 0; i < cohort->n; i++) {
-        const struct perspective *p = &cfg->perspectives[cohort->idx[i]];
+    for (int i = a->primary != NULL ? -1 : 0; i < cohort->n; i++) {
+        const struct perspective *p = i < 0 ? a->primary : &cfg->perspectives[cohort->idx[i]];
         struct msg_job job;
         char *blob = NULL;
         size_t bloblen = 0;

@@ -25,10 +25,15 @@ struct jobs_attempt {
     int64_t deadline_ms;
     const char *trace_id; /* may be NULL */
     const json_t *params; /* CAA / DCV parameters with defaults filled in */
+    const struct perspective *primary; /* also runs every check (not in the cohort); or NULL */
 };
 
+/** Index of the configured primary perspective, or -1 when there is none. */
+int jobs_primary_index(const struct config *cfg);
+
 /**
- * Issues one XADD per cohort member; cb runs exactly once per member (a job that cannot be
+ * Issues one XADD per cohort member and one for the primary (if any); cb runs exactly once
+ * per job (a job that cannot be
  * encoded is replaced by a PING so the count holds). Returns the number of jobs that could
  * not be encoded (0 normally).
  */

@@ -133,6 +133,19 @@ json_t *record_render_previous(const json_t *req, const json_t *prev)
     return out;
 }
 
+json_t *record_render_primary(const json_t *req, const json_t *res)
+{
+    const char *primary = field(req, "primary");
+    json_t *list, *item;
+
+    if (primary == NULL || primary[0] == '\0') return NULL;
+    list = record_render_cohort(req, primary, res);
+    item = json_array_get(list, 0);
+    if (item != NULL) json_incref(item);
+    json_decref(list);
+    return item;
+}
+
 json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
                                char *err, size_t errlen)
 {
@@ -164,6 +177,7 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
             json_object_set_new(actual, "attempt_count", json_integer((json_int_t)attempt));
     }
     json_object_set_new(body, "previous_attempt_results", record_render_previous(req, prev));
+    response_set_primary(body, record_render_primary(req, res));
     json_decref(echo);
     return body;
 }

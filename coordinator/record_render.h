@@ -42,6 +42,12 @@ json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t
 json_t *record_render_previous(const json_t *req, const json_t *prev);
 
 /**
+ * The primary perspective's {"perspective_code","check_response"} (a deadline placeholder when
+ * it has not reported), or NULL when the record has no primary. New reference.
+ */
+json_t *record_render_primary(const json_t *req, const json_t *res);
+
+/**
  * The full 200 body for a decided or replied record, with previous_attempt_results from prev
  * (may be NULL) and attempt_count from the record. New object, or NULL and err when the
  * record carries no verdict or is unusable.

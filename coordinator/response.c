@@ -58,6 +58,7 @@ static json_t *empty_details(enum check_type type, const json_t *check_params)
         json_object_set_new(d, "caa_record_present", json_null());
         json_object_set_new(d, "found_at", json_null());
         json_object_set_new(d, "records_seen", json_null());
+        json_object_set_new(d, "ad_flag", json_null());
         return d;
     }
     json_object_set_new(d, "validation_method", method != NULL ? json_string(method) : json_null());
@@ -149,6 +150,11 @@ json_t *response_build(const json_t *echo, bool is_valid, const json_t *perspect
     copy_key(resp, echo, pkey);
     json_object_set_new(resp, "previous_attempt_results", json_null());
     return resp;
+}
+
+void response_set_primary(json_t *resp, json_t *item)
+{
+    json_object_set_new(resp, "primary_perspective", item != NULL ? item : json_null());
 }
 
 json_t *response_error(const char *error, const char *message)

@@ -32,6 +32,11 @@ json_t *response_missing_check(enum check_type type, const json_t *check_params,
  */
 json_t *response_build(const json_t *echo, bool is_valid, const json_t *perspectives);
 
+/**
+ * Adds "primary_perspective" to a response_build() object: the primary's
+ * {"perspective_code", "check_response"} (stolen), or JSON null when item is NULL.
+ */
+void response_set_primary(json_t *resp, json_t *item);
 /** {"error": error, "message": message} (500/503 style). */
 json_t *response_error(const char *error, const char *message);
 /** {"error":"request-validation-failed","validation_issues": issues} (steals issues). */

@@ -96,7 +96,7 @@ static void retry_advance_cb(void *arg, redisReply *reply, const char *errstr)
                          co->due_key, dl_s, op->rid);
     due_arm(co, op->rid, op->deadline_ms);
     op->state = RETRY_ENQUEUEING;
-    op->outstanding = op->cohort.n;
+    op->outstanding = op->cohort.n + (op->job.primary != NULL ? 1 : 0);
     if (jobs_enqueue(co, &op->job, &op->cohort, retry_enqueued_cb, op) > 0) op->failed = true;
 }
 
@@ -153,9 +153,10 @@ static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
     util_strlcpy(op->target, rf(reply, RF_JTARGET), sizeof(op->target));
     util_strlcpy(op->trace, rf(reply, RF_TRACE) ? rf(reply, RF_TRACE) : "", sizeof(op->trace));
     if (op->echo == NULL || json_object_get(op->echo, params_key) == NULL ||
-        cohort_select(cfg->perspectives, cfg->nperspectives, (int)n,
-                      (const unsigned char *)cfg->cohort_secret, strlen(cfg->cohort_secret),
-                      op->target, op->attempt + 1, &op->cohort, err, sizeof(err)) != 0) {
+        cohort_select_remote(cfg->perspectives, cfg->nperspectives, jobs_primary_index(cfg),
+                             (int)n, (const unsigned char *)cfg->cohort_secret,
+                             strlen(cfg->cohort_secret), op->target, op->attempt + 1,
+                             &op->cohort, err, sizeof(err)) != 0) {
         log_error("request %s: no cohort for attempt %d: %s", op->rid, op->attempt + 1,
                   op->echo ? err : "stored echo invalid");
         retry_done(op, true);
@@ -169,6 +170,7 @@ static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
     op->job.deadline_ms = op->deadline_ms;
     op->job.trace_id = op->trace[0] ? op->trace : NULL;
     op->job.params = json_object_get(op->echo, params_key);
+    op->job.primary = config_primary(cfg);
     jobs_cohort_strings(co, &op->cohort, codes, sizeof(codes), rirs, sizeof(rirs));
     snprintf(attempt_s, sizeof(attempt_s), "%d", op->attempt);
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);

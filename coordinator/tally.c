@@ -34,6 +34,19 @@ static int tally_split(const char *s, char fields[][PERSPECTIVE_CODE_MAX])
     return n;
 }
 
+/* The primary's pair ("@code", outcome); one primary per tally, never a cohort member. */
+static int tally_primary(struct tally *t, const char *code, char letter, enum quorum_outcome o)
+{
+    if (t->has_primary || !perspective_name_valid(code)) return -1;
+    for (int k = 0; k < t->n; k++)
+        if (strcmp(t->codes[k], code) == 0) return -1;
+    t->has_primary = true;
+    util_strlcpy(t->primary, code, sizeof(t->primary));
+    t->primary_outcome = o;
+    if (letter != '-') t->count++;
+    return 0;
+}
+
 int tally_parse(const redisReply *r, struct tally *t)
 {
     char rirs[COHORT_MAX][PERSPECTIVE_CODE_MAX];
@@ -73,8 +86,14 @@ int tally_parse(const redisReply *r, struct tally *t)
         case 'P': o = QUORUM_OUTCOME_PASSED; break;
         case 'F': o = QUORUM_OUTCOME_FAILED; break;
         case 'E': o = QUORUM_OUTCOME_ERROR; break;
+        case '-': o = QUORUM_OUTCOME_PENDING; break;
         default: return -1;
         }
+        if (code->str[0] == '@') {
+            if (tally_primary(t, code->str + 1, out->str[0], o) != 0) return -1;
+            continue;
+        }
+        if (out->str[0] == '-') return -1;
         for (k = 0; k < t->n; k++)
             if (strcmp(t->codes[k], code->str) == 0) break;
         if (k == t->n) return -1;
@@ -86,7 +105,15 @@ int tally_parse(const redisReply *r, struct tally *t)
 
 enum quorum_verdict tally_judge(const struct tally *t, bool final)
 {
-    return quorum_evaluate(t->members, t->n, t->q, final);
+    enum quorum_verdict v = quorum_evaluate(t->members, t->n, t->q, final);
+
+    if (!t->has_primary) return v;
+    return quorum_with_primary(v, t->primary_outcome, final);
+}
+
+bool tally_all_reported(const struct tally *t)
+{
+    return t->count >= t->n + (t->has_primary ? 1 : 0);
 }
 
 bool tally_anomalous(const struct tally *t)
@@ -113,5 +140,10 @@ void tally_reason(const struct tally *t, bool final, char *out, size_t len)
         if (t->members[i].outcome != QUORUM_OUTCOME_PASSED || seen[r]) continue;
         seen[r] = true;
         off += (size_t)snprintf(out + off, len - off, " %s", perspective_rir_name(r));
+    }
+    if (t->has_primary && off < len) {
+        static const char *const names[] = {"pending", "passed", "failed", "error"};
+        snprintf(out + off, len - off, "; primary %s %s", t->primary,
+                 names[(int)t->primary_outcome & 3]);
     }
 }

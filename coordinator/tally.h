@@ -26,20 +26,26 @@ struct tally {
     int n;
     int q;
     int64_t deadline_ms;
-    int count;                                /* outcomes recorded */
+    int count;                                /* outcomes recorded (remotes and primary) */
     char codes[COHORT_MAX][PERSPECTIVE_CODE_MAX];
     struct quorum_member members[COHORT_MAX]; /* in cohort order */
+    bool has_primary;                         /* a primary perspective must pass as well */
+    char primary[PERSPECTIVE_CODE_MAX];
+    enum quorum_outcome primary_outcome;      /* PENDING until the primary reported */
 };
 
 /**
  * Parses elements [1..] of a record/tally script reply: state, n, q, cohort ("a,b,c"),
- * rirs ("0,1,2"), deadline, then code/outcome pairs. Returns 0, or -1 when malformed.
+ * rirs ("0,1,2"), deadline, then code/outcome pairs. A pair whose code is "@" + a code is the
+ * primary perspective (outcome "-" while it has not reported). Returns 0, or -1 when malformed.
  */
 int tally_parse(const redisReply *r, struct tally *t);
-/** quorum_evaluate over the members. */
+/** quorum_evaluate over the members, combined with the primary's outcome when there is one. */
 enum quorum_verdict tally_judge(const struct tally *t, bool final);
 /** True when the perspectives disagree: some passed and some did not (an anomaly). */
 bool tally_anomalous(const struct tally *t);
+/** True when every expected perspective (the cohort, plus the primary if any) has reported. */
+bool tally_all_reported(const struct tally *t);
 /** Human-readable reason for the audit trail ("4/6 passed, RIRs: ARIN, RIPE NCC"). */
 void tally_reason(const struct tally *t, bool final, char *out, size_t len);
 

@@ -3,6 +3,8 @@
  * decision walks them from the target upwards and settles as soon as every level up to the
  * first non-empty RRset has answered (an error at a lower level fails the check, errors above
  * the relevant set are ignored). Late answers after the decision only release the context.
+ * allow_lookup_failure is honoured only as BR §3.2.2.8 allows: the failed level is retried
+ * once and the failure counts as permission only when the zone is proven Insecure (dnssec.h).
  */
 #include "caa_check.h"
 
@@ -16,6 +18,7 @@
 #include "clock.h"
 #include "dns_lookup.h"
 #include "dns_msg.h"
+#include "dnssec.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,8 +32,15 @@
 
 /** State of one tree-climb level. */
 enum caa_level_state {
-    CAA_LEVEL_PENDING = 0, /* the lookup has not answered yet */
+    CAA_LEVEL_PENDING = 0, /* the lookup (or its retry, or the insecurity proof) is running */
     CAA_LEVEL_DONE,        /* status, error and records are filled */
+};
+
+/** Insecurity proof of a failed level (allow_lookup_failure only). */
+enum caa_proof_state {
+    CAA_PROOF_NONE = 0,
+    CAA_PROOF_INSECURE, /* proven Insecure: the failure may count as permission */
+    CAA_PROOF_FAILED,   /* not proven: never permission */
 };
 
 struct caa_raw_record {
@@ -46,10 +56,16 @@ struct caa_level {
     char error[256];
     struct caa_raw_record *records;
     int nrecords;
+    bool ad;       /* AD bit of the answer */
+    bool retried;  /* allow_lookup_failure: the failed lookup was sent a second time */
+    enum caa_proof_state proof;
+    char proof_detail[300];
 };
 
 struct caa_check_ctx {
     struct event_base *base;
+    struct resolver *resolver;
+    bool allow_failure; /* caa_check_parameters.allow_lookup_failure */
     char perspective[64];
     char target[DNS_NAME_MAX];
     bool wildcard;
@@ -134,14 +150,23 @@ static json_t *caa_record_text(const unsigned char *rdata, size_t rdlen)
     return out;
 }
 
-static json_t *caa_details(json_t *present, const char *found_at, json_t *records)
+static json_t *caa_details(json_t *present, const char *found_at, json_t *records, json_t *ad)
 {
     json_t *d = json_object();
 
     json_object_set_new(d, "caa_record_present", present);
     json_object_set_new(d, "found_at", found_at ? json_string(found_at) : json_null());
     json_object_set_new(d, "records_seen", records ? records : json_null());
+    json_object_set_new(d, "ad_flag", ad ? ad : json_null());
     return d;
+}
+
+/* AD of every level consulted for the decision (levels 0..last). */
+static json_t *caa_ad(const struct caa_check_ctx *ctx, int last)
+{
+    for (int i = 0; i <= last && i < ctx->nlevels; i++)
+        if (!ctx->levels[i].ad) return json_false();
+    return json_true();
 }
 
 /* Delivers the result once; frees the context when no lookup is outstanding. */
@@ -162,10 +187,35 @@ static void caa_finish_lookup_error(struct caa_check_ctx *ctx, const char *name,
     memset(&res, 0, sizeof(res));
     res.completed = false;
     res.passed = false;
-    res.details = caa_details(json_null(), NULL, NULL);
+    res.details = caa_details(json_null(), NULL, NULL, NULL);
     check_result_add_error(&res, CAA_ERR_LOOKUP,
                            "CAA lookup for %s failed at %s from perspective %s: %s", ctx->target,
                            name, ctx->perspective, reason);
+    caa_deliver(ctx, &res);
+}
+
+/* A failed level with the allow_lookup_failure decision: permitted only when proven Insecure. */
+static void caa_finish_allowed_failure(struct caa_check_ctx *ctx, const struct caa_level *lv)
+{
+    struct check_result res;
+
+    if (lv->proof != CAA_PROOF_INSECURE) {
+        char reason[700];
+        snprintf(reason, sizeof(reason),
+                 "%.250s (retried; allow_lookup_failure not honoured: %.300s)", lv->error,
+                 lv->proof_detail);
+        caa_finish_lookup_error(ctx, lv->name, reason);
+        return;
+    }
+    memset(&res, 0, sizeof(res));
+    res.completed = true;
+    res.passed = true;
+    res.details = caa_details(json_null(), NULL, NULL, json_false());
+    check_result_add_error(&res, CAA_ERR_LOOKUP,
+                           "CAA lookup for %s failed at %s from perspective %s: %s (retried); "
+                           "treated as permission (allow_lookup_failure) because the zone is "
+                           "Insecure: %s",
+                           ctx->target, lv->name, ctx->perspective, lv->error, lv->proof_detail);
     caa_deliver(ctx, &res);
 }
 
@@ -176,7 +226,7 @@ static void caa_finish_no_records(struct caa_check_ctx *ctx)
     memset(&res, 0, sizeof(res));
     res.completed = true;
     res.passed = true;
-    res.details = caa_details(json_false(), NULL, NULL);
+    res.details = caa_details(json_false(), NULL, NULL, caa_ad(ctx, ctx->nlevels - 1));
     caa_deliver(ctx, &res);
 }
 
@@ -204,7 +254,7 @@ static void caa_finish_set(struct caa_check_ctx *ctx, const struct caa_level *lv
         recs[i].value = (const char *)caa.value;
         recs[i].valuelen = caa.valuelen;
     }
-    res.details = caa_details(json_true(), lv->name, seen);
+    res.details = caa_details(json_true(), lv->name, seen, caa_ad(ctx, (int)(lv - ctx->levels)));
     res.completed = true;
     if (nbad > 0) {
         res.passed = false;
@@ -245,13 +295,57 @@ done:
     caa_deliver(ctx, &res);
 }
 
+static void caa_level_cb(void *arg, const struct dns_lookup_result *r);
+static void caa_evaluate(struct caa_check_ctx *ctx);
+
+/* Called by dnssec_prove_insecure with the proof for a failed level. */
+static void caa_proof_cb(void *arg, bool insecure, const char *detail)
+{
+    struct caa_level *lv = arg;
+    struct caa_check_ctx *ctx = lv->ctx;
+
+    ctx->outstanding--;
+    lv->state = CAA_LEVEL_DONE;
+    lv->proof = insecure ? CAA_PROOF_INSECURE : CAA_PROOF_FAILED;
+    util_strlcpy(lv->proof_detail, detail, sizeof(lv->proof_detail));
+    if (!ctx->finished) {
+        caa_evaluate(ctx);
+        return;
+    }
+    if (ctx->outstanding == 0) caa_ctx_free(ctx);
+}
+
+/* Runs the retry, then the proof, of a failed level; 1 when an operation was started. */
+static int caa_retry_or_prove(struct caa_check_ctx *ctx, struct caa_level *lv)
+{
+    if (!lv->retried) {
+        lv->retried = true;
+        lv->state = CAA_LEVEL_PENDING;
+        ctx->outstanding++;
+        dns_lookup(ctx->base, ctx->resolver, lv->name, DNS_MSG_TYPE_CAA, caa_level_cb, lv);
+        return 1;
+    }
+    if (lv->proof == CAA_PROOF_NONE) {
+        lv->state = CAA_LEVEL_PENDING;
+        ctx->outstanding++;
+        dnssec_prove_insecure(ctx->base, ctx->resolver, lv->name, caa_proof_cb, lv);
+        return 1;
+    }
+    return 0;
+}
+
 /* Decides when every level up to the first non-empty set has answered. */
 static void caa_evaluate(struct caa_check_ctx *ctx)
 {
     for (int i = 0; i < ctx->nlevels; i++) {
-        const struct caa_level *lv = &ctx->levels[i];
+        struct caa_level *lv = &ctx->levels[i];
         if (lv->state == CAA_LEVEL_PENDING) return;
         if (lv->status == DNS_LOOKUP_ERROR) {
+            if (ctx->allow_failure) {
+                if (caa_retry_or_prove(ctx, lv)) return;
+                caa_finish_allowed_failure(ctx, lv);
+                return;
+            }
             caa_finish_lookup_error(ctx, lv->name, lv->error);
             return;
         }
@@ -278,6 +372,7 @@ static void caa_level_cb(void *arg, const struct dns_lookup_result *r)
     ctx->outstanding--;
     lv->state = CAA_LEVEL_DONE;
     lv->status = r->status;
+    lv->ad = r->ad;
     util_strlcpy(lv->error, r->error[0] ? r->error : "lookup failed", sizeof(lv->error));
     if (r->status == DNS_LOOKUP_OK && r->nrecords > 0 && !ctx->finished) {
         lv->records = util_xcalloc((size_t)r->nrecords, sizeof(*lv->records));
@@ -357,6 +452,7 @@ static int caa_read_params(struct caa_check_ctx *ctx, const json_t *params, char
             ctx->issuers[ctx->nissuers++] = util_xstrdup(s);
         }
     }
+    ctx->allow_failure = json_is_true(json_object_get(params, "allow_lookup_failure"));
     v = json_object_get(params, "account_uri");
     if (json_is_string(v)) ctx->account_uri = util_xstrdup(json_string_value(v));
     v = json_object_get(params, "validation_method");
@@ -378,12 +474,13 @@ void caa_check_start(const struct check_env *env, const struct check_request *re
         /* RFC 8659 applies to domain names; an IP address has no CAA to consult. */
         res.completed = true;
         res.passed = true;
-        res.details = caa_details(json_false(), NULL, NULL);
+        res.details = caa_details(json_false(), NULL, NULL, NULL);
         caa_finish_now(env, cb, arg, &res);
         return;
     }
     ctx = util_xcalloc(1, sizeof(*ctx));
     ctx->base = env->base;
+    ctx->resolver = env->resolver;
     ctx->cb = cb;
     ctx->arg = arg;
     ctx->wildcard = req->wildcard;
@@ -428,7 +525,7 @@ void caa_check_start(const struct check_env *env, const struct check_request *re
 fail:
     res.completed = false;
     res.passed = false;
-    res.details = caa_details(json_null(), NULL, NULL);
+    res.details = caa_details(json_null(), NULL, NULL, NULL);
     check_result_add_error(&res, CAA_ERR_PARAMETER, "CAA check at perspective %s: %s",
                            env->perspective ? env->perspective : "?", err);
     caa_ctx_free(ctx);

@@ -19,6 +19,7 @@
 /** Lifecycle of one lookup. */
 enum dns_lookup_state {
     DNS_LOOKUP_STATE_QUERYING = 0, /* a resolver query is outstanding */
+    DNS_LOOKUP_STATE_PROVING,      /* answer without AD: an insecurity proof is outstanding */
     DNS_LOOKUP_STATE_DELIVERING,   /* result complete, delivery scheduled on the event loop */
 };
 
@@ -31,6 +32,7 @@ struct dns_lookup_ctx {
     int nqueries;
     bool in_start;     /* inside dns_lookup(): delivery must be deferred */
     bool deliver_now;  /* the resolver is being destroyed: the event loop may never run again */
+    int proof_next;    /* next chain index to prove Insecure (nchain-1 .. -1 = qname) */
     dns_lookup_cb cb;
     void *arg;
     struct dns_lookup_result res;
@@ -56,7 +58,61 @@ static void dns_lookup_deliver_cb(evutil_socket_t fd, short what, void *arg)
     free(lk);
 }
 
+static void dns_lookup_deliver(struct dns_lookup_ctx *lk);
+static void dns_lookup_fail(struct dns_lookup_ctx *lk, const char *reason);
+static void dns_lookup_prove_next(struct dns_lookup_ctx *lk);
+
+/* Applies the resolver's DNSSEC policy to a complete answer, then delivers it. */
 static void dns_lookup_finish(struct dns_lookup_ctx *lk)
+{
+    bool answered = lk->res.status == DNS_LOOKUP_OK || lk->res.status == DNS_LOOKUP_NODATA ||
+                    lk->res.status == DNS_LOOKUP_NXDOMAIN;
+
+    if (!answered || lk->deliver_now || !resolver_dnssec_required(lk->resolver)) {
+        dns_lookup_deliver(lk);
+        return;
+    }
+    if (lk->res.ad) {
+        lk->res.dnssec = DNSSEC_SECURE;
+        dns_lookup_deliver(lk);
+        return;
+    }
+    /* Any name of the chain may be the insecure one: try the chain end first. */
+    lk->state = DNS_LOOKUP_STATE_PROVING;
+    lk->proof_next = lk->res.nchain - 1;
+    dns_lookup_prove_next(lk);
+}
+
+/* Called by dnssec_prove_insecure (from the event loop, or from resolver_free). */
+static void dns_lookup_proof_cb(void *arg, bool insecure, const char *detail)
+{
+    struct dns_lookup_ctx *lk = arg;
+
+    if (insecure) {
+        lk->res.dnssec = DNSSEC_INSECURE;
+        log_debug("dns_lookup %s: %s", lk->res.qname, detail);
+        dns_lookup_deliver(lk);
+        return;
+    }
+    if (strcmp(detail, DNSSEC_SHUTDOWN) == 0) lk->deliver_now = true;
+    if (lk->proof_next >= -1 && !lk->deliver_now) {
+        dns_lookup_prove_next(lk);
+        return;
+    }
+    lk->res.dnssec = DNSSEC_UNPROVEN;
+    dns_lookup_fail(lk, detail);
+}
+
+static void dns_lookup_prove_next(struct dns_lookup_ctx *lk)
+{
+    char name[DNS_MSG_NAME_MAX];
+    int i = lk->proof_next--;
+
+    util_strlcpy(name, i >= 0 ? lk->res.cname_chain[i] : lk->res.qname, sizeof(name));
+    dnssec_prove_insecure(lk->base, lk->resolver, name, dns_lookup_proof_cb, lk);
+}
+
+static void dns_lookup_deliver(struct dns_lookup_ctx *lk)
 {
     struct timeval zero = {0, 0};
 
@@ -78,7 +134,13 @@ static void dns_lookup_finish(struct dns_lookup_ctx *lk)
 static void dns_lookup_fail(struct dns_lookup_ctx *lk, const char *reason)
 {
     lk->res.status = DNS_LOOKUP_ERROR;
-    snprintf(lk->res.error, sizeof(lk->res.error), "%s", reason);
+    if (lk->res.dnssec == DNSSEC_UNPROVEN) {
+        snprintf(lk->res.error, sizeof(lk->res.error),
+                 "DNSSEC: answer not validated (AD=0) and the zone is not proven Insecure: %s",
+                 reason);
+    } else {
+        snprintf(lk->res.error, sizeof(lk->res.error), "%s", reason);
+    }
     /* Never hand out a partial record set with an error. */
     for (int i = 0; i < lk->res.nrecords; i++) {
         free(lk->res.records[i].rdata);

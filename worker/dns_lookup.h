@@ -3,6 +3,8 @@
  * walk the answer section ourselves (never trusting c-ares' record parsers), follow CNAME
  * chains inside one answer and across further queries (at most DNS_LOOKUP_MAX_CHAIN links,
  * loops detected), and report the records of the asked type at the end of the chain.
+ * Through a resolver that requires DNSSEC, an answer without AD is turned into an ERROR
+ * unless a name of the chain is proven Insecure (worker/dnssec.h).
  */
 #ifndef MPIC_DNS_LOOKUP_H
 #define MPIC_DNS_LOOKUP_H
@@ -10,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dnssec.h"
 #include "resolver.h"
 
 #define DNS_LOOKUP_MAX_CHAIN 8
@@ -35,6 +38,7 @@ struct dns_lookup_result {
     enum dns_lookup_status status;
     int rcode;                  /* RCODE of the last answer, -1 when none was received */
     bool ad;                    /* AD bit of every answer in the chain */
+    enum dnssec_status dnssec;  /* SECURE/INSECURE/UNPROVEN when the resolver requires it */
     char qname[DNS_NAME_MAX];   /* the name asked (no trailing dot) */
     char *cname_chain[DNS_LOOKUP_MAX_CHAIN]; /* CNAME targets in order, each ending in "." */
     int nchain;

@@ -231,6 +231,11 @@ int main(int argc, char **argv)
         log_error("resolver %s: %s", servers, err);
         goto done;
     }
+    resolver_set_dnssec_required(resolver,
+                                 config_dnssec_required(&w.cfg, w.cfg.worker_perspective));
+    log_info("perspective %s: DNSSEC validation %s", w.cfg.worker_perspective,
+             resolver_dnssec_required(resolver) ? "required (AD or proven Insecure)"
+                                                : "reported only");
     http = http_client_new(w.base);
     if (http == NULL) {
         log_error("cannot create the HTTP client");

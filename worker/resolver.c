@@ -35,7 +35,18 @@ struct resolver {
     struct resolver_slot **slots;
     size_t nslots;
     bool destroying; /* ares_destroy is running: no new queries */
+    bool dnssec_required;
 };
+
+void resolver_set_dnssec_required(struct resolver *r, bool required)
+{
+    r->dnssec_required = required;
+}
+
+bool resolver_dnssec_required(const struct resolver *r)
+{
+    return r != NULL && r->dnssec_required;
+}
 
 /** Per-query glue between ares_callback and resolver_cb. */
 struct resolver_query_ctx {

@@ -7,6 +7,7 @@
 #define MPIC_RESOLVER_H
 
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,13 @@ void resolver_free(struct resolver *r);
  * call only) when the server answered, even with an error RCODE.
  */
 typedef void (*resolver_cb)(void *arg, int status, const unsigned char *abuf, int alen);
+
+/**
+ * DNSSEC policy of this perspective (worker/dnssec.h): when required, dns_lookup() accepts an
+ * answer only with AD set or with the zone proven Insecure. Off by default.
+ */
+void resolver_set_dnssec_required(struct resolver *r, bool required);
+bool resolver_dnssec_required(const struct resolver *r);
 
 /** Sends one query (class IN, RD set, EDNS0 with the DO bit so AD is meaningful). */
 void resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_cb cb,

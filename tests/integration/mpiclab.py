@@ -746,9 +746,9 @@ class HeldHTTPServer:
 TOP_LEVEL_KEYS_CAA = ["mpic_completed", "request_orchestration_parameters",
                       "actual_orchestration_parameters", "check_type", "domain_or_ip_target",
                       "is_valid", "trace_identifier", "perspectives", "caa_check_parameters",
-                      "previous_attempt_results"]
-TOP_LEVEL_KEYS_DCV = TOP_LEVEL_KEYS_CAA[:-2] + ["dcv_check_parameters",
-                                                "previous_attempt_results"]
+                      "previous_attempt_results", "primary_perspective"]
+TOP_LEVEL_KEYS_DCV = TOP_LEVEL_KEYS_CAA[:-3] + ["dcv_check_parameters",
+                                                "previous_attempt_results", "primary_perspective"]
 CHECK_RESPONSE_KEYS = ["check_completed", "check_passed", "errors", "timestamp_ns",
                        "check_type", "details"]
 CAA_DEFAULTS = {"certificate_type": "tls-server", "caa_domains": ["ca.mpic.test"],

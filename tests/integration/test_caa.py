@@ -174,7 +174,7 @@ def test_no_caa_anywhere_permits(fleet):
     for code, cr in by_code(body).items():
         assert cr["check_completed"] is True and cr["check_passed"] is True, (code, cr)
         assert cr["details"] == {"caa_record_present": False, "found_at": None,
-                                 "records_seen": None}, (code, cr)
+                                 "records_seen": None, "ad_flag": False}, (code, cr)
 
 
 @pytest.mark.parametrize("target", ["loop1.mpic.test", "unserved.example"],
@@ -188,7 +188,7 @@ def test_lookup_failure_is_not_completed(fleet, target):
         assert cr["check_passed"] is False, (code, cr)
         assert error_types(cr) == ["mpic_error:caa_checker:lookup"], (code, cr)
         assert cr["details"] == {"caa_record_present": None, "found_at": None,
-                                 "records_seen": None}, (code, cr)
+                                 "records_seen": None, "ad_flag": None}, (code, cr)
 
 
 def test_runtime_zone_change_is_seen(fleet, knot_honest):
@@ -229,7 +229,7 @@ def test_response_shape(fleet):
         assert list(cr) == mpiclab.CHECK_RESPONSE_KEYS
         assert isinstance(cr["timestamp_ns"], int) and not isinstance(cr["timestamp_ns"], bool)
         assert t0 <= cr["timestamp_ns"] <= t1, (t0, cr["timestamp_ns"], t1)
-        assert list(cr["details"]) == ["caa_record_present", "found_at", "records_seen"]
+        assert list(cr["details"]) == ["caa_record_present", "found_at", "records_seen", "ad_flag"]
     # a second request gets another id; no orchestration parameters -> echo null, defaults used
     resp2 = fleet.post(caa_body("permit.mpic.test"))
     body2 = expect_200(resp2)

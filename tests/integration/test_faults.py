@@ -186,7 +186,7 @@ def test_perspective_without_worker(make_fleet, knot_honest):
     assert cr["errors"] and any(missing in e["error_message"] for e in cr["errors"]), cr
     assert cr["check_type"] == "caa"
     assert cr["details"] == {"caa_record_present": None, "found_at": None,
-                             "records_seen": None}, cr
+                             "records_seen": None, "ad_flag": None}, cr
     for code, other in results.items():
         if code != missing:
             assert other["check_completed"] is True and other["check_passed"] is True, other

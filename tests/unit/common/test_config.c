@@ -524,6 +524,41 @@ static void test_validate(void **state)
                  false);
 }
 
+/* primary_perspective must name a configured perspective; dnssec is "required"/"optional". */
+static void test_primary_and_dnssec(void **state)
+{
+    struct config *cfg = malloc(sizeof(*cfg));
+    char err[512];
+    (void)state;
+
+    expect_valid("{\"primary_perspective\":\"eu-west-1\"," P3 "," VALID_COORD "}", false);
+    expect_validate_error("{\"primary_perspective\":\"nowhere\"," P3 "," VALID_COORD "}",
+                          false, "primary_perspective");
+    expect_validate_error("{\"primary_perspective\":\"nowhere\"," P3 "}", true,
+                          "primary_perspective");
+    expect_load_error("{\"primary_perspective\":7}", "primary_perspective");
+    expect_load_error("{\"perspectives\":[{\"code\":\"a\",\"rir\":\"ARIN\",\"latitude\":1,"
+                      "\"longitude\":2,\"dnssec\":\"maybe\"}]}", "perspectives[0].dnssec");
+    expect_load_error("{\"perspectives\":[{\"code\":\"a\",\"rir\":\"ARIN\",\"latitude\":1,"
+                      "\"longitude\":2,\"dnssec\":true}]}", "perspectives[0].dnssec");
+
+    assert_int_equal(load(cfg, "{\"primary_perspective\":\"ap-south-1\",\"perspectives\":["
+                               "{\"code\":\"a\",\"rir\":\"ARIN\",\"latitude\":1,"
+                               "\"longitude\":2,\"dnssec\":\"required\"},"
+                               "{\"code\":\"b\",\"rir\":\"ARIN\",\"latitude\":1,"
+                               "\"longitude\":2,\"dnssec\":\"optional\"},"
+                               "{\"code\":\"ap-south-1\",\"rir\":\"APNIC\",\"latitude\":1,"
+                               "\"longitude\":2}]}", err, sizeof(err)), 0);
+    assert_true(config_dnssec_required(cfg, "a"));
+    assert_false(config_dnssec_required(cfg, "b"));
+    assert_true(config_dnssec_required(cfg, "ap-south-1")); /* the primary always validates */
+    assert_false(config_dnssec_required(cfg, "unknown"));
+    assert_string_equal(config_primary(cfg)->code, "ap-south-1");
+    config_defaults(cfg);
+    assert_null(config_primary(cfg));
+    free(cfg);
+}
+
 static void test_parse_date(void **state)
 {
     static const char *const bad[] = {
@@ -644,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_range_boundaries_accepted),
         cmocka_unit_test(test_perspective_parsing),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_primary_and_dnssec),
         cmocka_unit_test(test_parse_date),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_metrics_and_alerts),

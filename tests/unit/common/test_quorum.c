@@ -201,6 +201,47 @@ static void test_verdict_names(void **state)
     assert_string_equal(quorum_verdict_name(QUORUM_UNDECIDED), "undecided");
 }
 
+/* Boulder's rule: the primary must pass AND the remote quorum must hold. */
+static void test_with_primary(void **state)
+{
+    const enum quorum_verdict vs[] = {QUORUM_UNDECIDED, QUORUM_VALID, QUORUM_INVALID};
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        for (int final = 0; final < 2; final++) {
+            /* a failed or errored primary is invalid whatever the remotes say */
+            assert_int_equal(quorum_with_primary(vs[i], QUORUM_OUTCOME_FAILED, final),
+                             QUORUM_INVALID);
+            assert_int_equal(quorum_with_primary(vs[i], QUORUM_OUTCOME_ERROR, final),
+                             QUORUM_INVALID);
+            /* a passed primary leaves the remote verdict */
+            assert_int_equal(quorum_with_primary(vs[i], QUORUM_OUTCOME_PASSED, final), vs[i]);
+        }
+    }
+    /* a pending primary: wait, unless the remotes already failed or the deadline passed */
+    assert_int_equal(quorum_with_primary(QUORUM_VALID, QUORUM_OUTCOME_PENDING, false),
+                     QUORUM_UNDECIDED);
+    assert_int_equal(quorum_with_primary(QUORUM_UNDECIDED, QUORUM_OUTCOME_PENDING, false),
+                     QUORUM_UNDECIDED);
+    assert_int_equal(quorum_with_primary(QUORUM_INVALID, QUORUM_OUTCOME_PENDING, false),
+                     QUORUM_INVALID);
+    assert_int_equal(quorum_with_primary(QUORUM_VALID, QUORUM_OUTCOME_PENDING, true),
+                     QUORUM_INVALID);
+}
+
+/* A full remote quorum with a failing primary: invalid early, before the stragglers. */
+static void test_with_primary_full_quorum(void **state)
+{
+    struct quorum_member m[4] = {{RIR_ARIN, QUORUM_OUTCOME_PASSED},
+                                 {RIR_RIPE_NCC, QUORUM_OUTCOME_PASSED},
+                                 {RIR_APNIC, QUORUM_OUTCOME_PASSED},
+                                 {RIR_ARIN, QUORUM_OUTCOME_PASSED}};
+    enum quorum_verdict remote = quorum_evaluate(m, 4, 3, false);
+    (void)state;
+    assert_int_equal(remote, QUORUM_VALID);
+    assert_int_equal(quorum_with_primary(remote, QUORUM_OUTCOME_FAILED, false), QUORUM_INVALID);
+    assert_int_equal(quorum_with_primary(remote, QUORUM_OUTCOME_PASSED, false), QUORUM_VALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +255,8 @@ int main(void)
         cmocka_unit_test(test_evaluate_bad_rir),
         cmocka_unit_test(test_min_remote_phase_in),
         cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_with_primary),
+        cmocka_unit_test(test_with_primary_full_quorum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

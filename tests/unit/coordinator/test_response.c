@@ -188,7 +188,8 @@ static void test_missing_check_templates(void **state)
     assert_json_eq(m, "{\"check_completed\":false,\"check_passed\":false,\"errors\":"
                    "[{\"error_type\":\"mpic_error:coordinator:remote_check\",\"error_message\":"
                    "\"timed out\"}],\"timestamp_ns\":null,\"check_type\":\"caa\",\"details\":"
-                   "{\"caa_record_present\":null,\"found_at\":null,\"records_seen\":null}}");
+                   "{\"caa_record_present\":null,\"found_at\":null,\"records_seen\":null,"
+                   "\"ad_flag\":null}}");
     json_decref(m);
 
     p = json_pack("{s:s}", "validation_method", "acme-http-01");

@@ -269,6 +269,52 @@ static void test_judge_and_reason(void **state)
     assert_int_equal(reason[36], 'Z');
 }
 
+/* The primary's pair "@code": pending ("-") then reported; judged with Boulder's rule. */
+static void test_parse_primary(void **state)
+{
+    struct tally t;
+    char reason[256];
+    (void)state;
+
+    /* all remotes passed, primary pending: undecided, not all reported */
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@sa-east-1", "-", "us-east-1", "P",
+                                       "eu-west-1", "P", "ap-south-1", "P", NULL), &t), 0);
+    assert_true(t.has_primary);
+    assert_string_equal(t.primary, "sa-east-1");
+    assert_int_equal(t.primary_outcome, QUORUM_OUTCOME_PENDING);
+    assert_int_equal(t.count, 3);
+    assert_false(tally_all_reported(&t));
+    assert_int_equal(tally_judge(&t, false), QUORUM_UNDECIDED);
+    assert_int_equal(tally_judge(&t, true), QUORUM_INVALID);
+
+    /* the primary failed: invalid although every remote passed */
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "us-east-1", "P", "eu-west-1", "P",
+                                       "ap-south-1", "P", "@sa-east-1", "F", NULL), &t), 0);
+    assert_int_equal(t.count, 4);
+    assert_true(tally_all_reported(&t));
+    assert_int_equal(tally_judge(&t, false), QUORUM_INVALID);
+    tally_reason(&t, false, reason, sizeof(reason));
+    assert_non_null(strstr(reason, "primary sa-east-1 failed"));
+
+    /* the primary passed early: the remotes decide */
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@sa-east-1", "P", "us-east-1", "P",
+                                       "eu-west-1", "P", NULL), &t), 0);
+    assert_int_equal(tally_judge(&t, false), QUORUM_VALID);
+
+    /* malformed: two primaries, a primary in the cohort, "-" for a remote, bad code */
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@a", "-", "@b", "P", NULL), &t), -1);
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@us-east-1", "-", NULL), &t), -1);
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "us-east-1", "-", NULL), &t), -1);
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@", "P", NULL), &t), -1);
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "@A_B", "P", NULL), &t), -1);
+
+    /* no primary: all reported at n */
+    assert_int_equal(parse_and_free(mk(HEAD("open"), "us-east-1", "P", "eu-west-1", "P",
+                                       "ap-south-1", "F", NULL), &t), 0);
+    assert_false(t.has_primary);
+    assert_true(tally_all_reported(&t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_non_string_elements),
         cmocka_unit_test(test_judge_and_reason),
+        cmocka_unit_test(test_parse_primary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
