@@ -148,7 +148,12 @@ static void held_view_cb(void *arg, const struct reqview *v, const char *err)
                                           "(Redis unavailable or overloaded)");
             }
         } else {
-            log_info("request %s: %s", h->entry.rid, reqview_field(v, "verdict"));
+            log_info("request %s trace %s: %s (attempt %s)", h->entry.rid,
+                     reqview_field(v, "trace") && *reqview_field(v, "trace")
+                         ? reqview_field(v, "trace")
+                         : "-",
+                     reqview_field(v, "verdict"),
+                     reqview_field(v, "attempt") ? reqview_field(v, "attempt") : "1");
             cooldown_add_header(h->co, v->req, h->req);
             held_respond(h, 200, body);
         }
@@ -217,7 +222,6 @@ static void held_accept_async(struct held *h)
     json_object_set_new(body, "request_id", json_string(h->entry.rid));
     json_object_set_new(body, "status", json_string("running"));
     json_object_set_new(body, "location", json_string(location));
-    log_info("request %s: accepted (async)", h->entry.rid);
     held_respond(h, 202, body);
 }
 
@@ -402,9 +406,10 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
         util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
     }
     cmetrics_attempt(check_type_name(ar->check_type));
-    log_debug("request %s: %s %s cohort %s (n=%d q=%d) primary %s", h->entry.rid,
-              check_type_name(ar->check_type), ar->target, codes, ar->perspective_count,
-              ar->quorum_count, primary != NULL ? primary->code : "none");
+    log_info("request %s trace %s: admitted %s %s cohort %s (n=%d q=%d) primary %s%s",
+             h->entry.rid, ar->trace_id ? ar->trace_id : "-", check_type_name(ar->check_type),
+             ar->target, codes, ar->perspective_count, ar->quorum_count,
+             primary != NULL ? primary->code : "none", h->async ? " (async)" : "");
     free(echo_s);
 }
 

@@ -182,7 +182,8 @@ static void consumer_check_done(void *arg, struct check_result *res)
     json_t *cr = check_result_to_json(res, j->job.check_type);
     wmetrics_check_done(j->job.check_type == CHECK_TYPE_DCV, j->job.params, cr,
                         wmetrics_now_s() - j->started_s);
-    log_debug("job %s request %s %s %s: completed=%d passed=%d", j->id, j->job.rid,
+    log_debug("job %s request %s trace %s attempt %u %s %s: completed=%d passed=%d", j->id,
+              j->job.rid, j->job.trace_id ? j->job.trace_id : "-", (unsigned)j->job.attempt,
               check_type_name(j->job.check_type), j->job.target, res->completed,
               res->completed && res->passed);
     check_result_clear(res);
@@ -248,7 +249,8 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
     req.params = j->job.params;
     req.deadline_ms = j->job.deadline_ms;
     req.trace_id = j->job.trace_id;
-    log_debug("job %s request %s: %s %s", id, j->job.rid, check_type_name(j->job.check_type),
+    log_debug("job %s request %s trace %s: %s %s", id, j->job.rid,
+              j->job.trace_id ? j->job.trace_id : "-", check_type_name(j->job.check_type),
               j->job.target);
     j->started_s = wmetrics_now_s();
     check_start(c->env, &req, consumer_check_done, j);
