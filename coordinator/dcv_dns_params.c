@@ -7,9 +7,14 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
+
+/* BR 3.2.2.5.3 (reverse address lookup) ends on 2027-03-15 00:00 UTC (ballot SC-091). */
+#define DCV_DNS_REVERSE_SUNSET_MS INT64_C(1805068800000)
 #define DCV_DNS_MAX_KEY_AUTH_HASH 256
 #define DCV_DNS_MAX_CHALLENGE 1024
 #define DCV_DNS_MAX_URI 1024
@@ -351,6 +356,11 @@ void dcv_dns_params_reverse(struct reqfield_ctx *c, const json_t *p)
     json_t *params;
     size_t len;
 
+    if (clock_policy_now_ms() >= DCV_DNS_REVERSE_SUNSET_MS) {
+        reqfield_issue(c, "method-sunset", "dcv_check_parameters.validation_method",
+                       "reverse-address-lookup (BR 3.2.2.5.3) may not be used for validations "
+                       "from 2027-03-15 (ballot SC-091)");
+    }
     if (c->target_ok && c->out->wildcard) {
         reqfield_issue(c, "invalid-wildcard", "domain_or_ip_target",
                        "%s cannot validate a wildcard domain name: " DCV_DNS_WILDCARD_RULE,

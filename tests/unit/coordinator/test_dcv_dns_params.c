@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "request.h"
 
 static const char *const default_caa[] = {"example-ca.test"};
@@ -253,6 +254,18 @@ static void test_ip_address(void **state)
 
 static void test_reverse(void **state)
 {
+    /* BR 3.2.2.5.3 ends on 2027-03-15 (SC-091): the policy clock decides, not today's date */
+    clock_set_override(INT64_C(1805068800000) - 60000); /* 2027-03-14T23:59Z */
+    expect_echo("192.0.2.10",
+                "{'validation_method':'reverse-address-lookup','challenge_value':'h.example.'}",
+                "{'validation_method':'reverse-address-lookup','require_exact_case':false,"
+                "'challenge_value':'h.example.','dns_record_type':'PTR',"
+                "'dns_name_prefix':null}");
+    clock_set_override(INT64_C(1805068800000)); /* 2027-03-15T00:00:00Z */
+    expect_issue("192.0.2.10",
+                 "{'validation_method':'reverse-address-lookup','challenge_value':'h.example.'}",
+                 "method-sunset", "dcv_check_parameters.validation_method");
+    clock_set_override(INT64_C(1793491200000)); /* 2026-11-01, as the other cases assume */
     expect_echo("192.0.2.10",
                 "{'validation_method':'reverse-address-lookup','challenge_value':'host.example.'}",
                 "{'validation_method':'reverse-address-lookup','require_exact_case':false,"
@@ -381,6 +394,7 @@ static void test_acme_dns01_unchanged(void **state)
 
 int main(void)
 {
+    clock_set_override(INT64_C(1793491200000)); /* 2026-11-01: no test depends on today */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dns_change),       cmocka_unit_test(test_contact),
         cmocka_unit_test(test_ip_address),       cmocka_unit_test(test_reverse),
