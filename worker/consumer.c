@@ -23,6 +23,7 @@
 #include "util.h"
 #include "wmetrics.h"
 
+#define CONSUMER_REPORT_MARGIN_MS 150 /* time to seal and XADD a result before the deadline */
 #define CONSUMER_BLOCK_MS 1000
 #define CONSUMER_READ_MAX 64
 #define CONSUMER_RETRY_MS 100
@@ -247,7 +248,9 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
     req.target = j->job.target;
     req.wildcard = j->job.wildcard;
     req.params = j->job.params;
-    req.deadline_ms = j->job.deadline_ms;
+    /* finish early enough for the result to be written before the job's (sealed) deadline:
+     * a result written later is discarded, and the check's own timeout error would be lost */
+    req.deadline_ms = j->job.deadline_ms - CONSUMER_REPORT_MARGIN_MS;
     req.trace_id = j->job.trace_id;
     log_debug("job %s request %s trace %s: %s %s", id, j->job.rid,
               j->job.trace_id ? j->job.trace_id : "-", check_type_name(j->job.check_type),
