@@ -27,7 +27,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== fuzz smoke (clang libFuzzer, 2000 runs per target over the seed corpora) =="
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMPIC_FUZZERS=ON -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_msg_job fuzz_msg_result fuzz_request fuzz_dns_msg fuzz_caa_value
+cmake --build build-fuzz -j"$jobs" --target fuzzers
 ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs" | tee -a "$summary"
 
 total=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} END {print n + 0}' "$summary")
