@@ -349,7 +349,10 @@ def test_far_perspective_does_not_delay_the_verdict(lab):
     assert resp["is_valid"] is True, resp
     got = results(resp)
     assert got[far]["check_completed"] is False, got[far]
-    assert got[far]["errors"][0]["error_type"] == "mpic_error:coordinator:deadline"
+    # missing at the deadline, or its own deadline-cut result written at/after the sealed
+    # expiry (= the deadline) and rejected by the reducer: either way it did not report in time
+    assert got[far]["errors"][0]["error_type"] in ("mpic_error:coordinator:deadline",
+                                                   "mpic_error:seal:expired"), got[far]
     for code in members:
         if code != far:
             assert got[code]["check_passed"] is True, (code, got[code])
