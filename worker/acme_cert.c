@@ -246,9 +246,15 @@ static enum acme_cert_verdict acme_cert_check_id(X509_EXTENSION *ext,
                               ACME_CERT_HASH_LEN);
     }
     if (CRYPTO_memcmp(p + hdr, e->hash, ACME_CERT_HASH_LEN) != 0) {
+        char seen[2 * ACME_CERT_HASH_LEN + 1];
+
+        for (size_t i = 0; i < ACME_CERT_HASH_LEN; i++) {
+            snprintf(seen + 2 * i, 3, "%02x", p[hdr + i]);
+        }
         return acme_cert_fail(ACME_CERT_ID_MISMATCH, why, whylen,
-                              "the id-pe-acmeIdentifier value does not match the expected "
-                              "key authorization digest");
+                              "the id-pe-acmeIdentifier value %s does not match the expected "
+                              "key authorization digest",
+                              seen);
     }
     return ACME_CERT_OK;
 malformed:

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """
-The mpic namespace lab: seven perspectives, each in its own network namespace with its own
-validating unbound and its own mpic-worker; Redis and the coordinator in a "ca" namespace; an
-honest origin and an attacker that share the victim's addresses; a hub that routes (and
-hijacks). Python API: Lab(prefix).up(), .hijack(codes, kind), .restore(), .delay(...),
+The mpic namespace lab: seven remote perspectives and one primary perspective, each in its own
+network namespace with its own validating unbound and its own mpic-worker; Redis and the
+coordinator in a "ca" namespace; an honest origin and an attacker that share the victim's
+addresses; a hub that routes (and hijacks). The channel between them is sealed (one key per
+perspective). Python API: Lab(prefix).up(), .hijack(codes, kind), .restore(), .delay(...),
 .poison(code, rr), .post(body), .down(). CLI: lab.py up|down|status|hijack|restore|delay|post.
 """
 import argparse
@@ -23,7 +24,8 @@ import labnet  # noqa: E402
 import labproc  # noqa: E402
 from labproc import LabError  # noqa: E402
 
-# Real coordinates, 4 RIRs, every pair >= 500 km apart.
+# Real coordinates, 4 RIRs, every pair >= 500 km apart. The last one is the primary (the CA's
+# own vantage point, BR §3.2.2.9); the seven others are the remote perspectives.
 PERSPECTIVES = [
     {"code": "us-east-1", "rir": "ARIN", "latitude": 39.04, "longitude": -77.49},
     {"code": "us-west-2", "rir": "ARIN", "latitude": 45.84, "longitude": -119.70},
@@ -32,8 +34,11 @@ PERSPECTIVES = [
     {"code": "eu-central-1", "rir": "RIPE NCC", "latitude": 50.11, "longitude": 8.68},
     {"code": "ap-northeast-1", "rir": "APNIC", "latitude": 35.68, "longitude": 139.69},
     {"code": "sa-east-1", "rir": "LACNIC", "latitude": -23.55, "longitude": -46.63},
+    {"code": "eu-west-1", "rir": "RIPE NCC", "latitude": 53.35, "longitude": -6.26},
 ]
+PRIMARY = "eu-west-1"
 CODES = [p["code"] for p in PERSPECTIVES]
+REMOTE_CODES = [c for c in CODES if c != PRIMARY]
 RIR_OF = {p["code"]: p["rir"] for p in PERSPECTIVES}
 ORIGIN_COORDS = (39.04, -77.49)  # the victim's web and DNS servers sit near Ashburn
 COORDINATOR_PORT = 8080
@@ -93,6 +98,7 @@ class Lab:
             self._start_mpic()
             with open(os.path.join(self.state_dir, "state.json"), "w") as f:
                 json.dump({"prefix": self.prefix, "expired_at": self.expired_at,
+                           "primary": PRIMARY,
                            "perspectives": {c: self.ns(c) for c in CODES}}, f, indent=2)
         except BaseException:
             print(f"lab start failed; logs in {self.state_dir}/logs", file=sys.stderr)
@@ -225,6 +231,19 @@ class Lab:
             if rc != "SERVFAIL":
                 raise LabError(f"{z} should be bogus but the resolver answered {rc}")
 
+    def _seal_keys(self):
+        """One fresh 0600 key file per perspective (key id 1): the seal.keys entries."""
+        keydir = os.path.join(self.state_dir, "seal-keys")
+        os.makedirs(keydir, mode=0o700, exist_ok=True)
+        entries = []
+        for code in CODES:
+            path = os.path.join(keydir, f"{code}.1.key")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+            entries.append({"perspective": code, "id": 1, "file": path})
+        return entries
+
     def _start_mpic(self):
         ca = self.net.ip("ca")
         cfg = {
@@ -233,6 +252,9 @@ class Lab:
             "redis": {"address": f"{ca}:{REDIS_PORT}", "connect_timeout_ms": 1000,
                       "command_timeout_ms": 3000},
             "perspectives": [dict(p, region=p["code"]) for p in PERSPECTIVES],
+            # runs every check too and must pass; validates DNSSEC ("dnssec": "required")
+            "primary_perspective": PRIMARY,
+            "seal": {"required": True, "keys": self._seal_keys()},
             "coordinator": {
                 "listen": f"{ca}:{COORDINATOR_PORT}",
                 "default_perspective_count": 6,

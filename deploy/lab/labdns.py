@@ -40,6 +40,8 @@ WORLD = {
 }
 for _w in WORLD.values():
     _w["dns01_hash"] = dns01_hash(_w["dns01_keyauth"])
+    # acme-tls-alpn-01's key_authorization_hash: hex SHA-256 (the acmeIdentifier value)
+    _w["alpn_hash"] = hashlib.sha256(_w["alpn_keyauth"].encode()).hexdigest()
 
 SIGNED_ZONES = ["victim.test"]
 ORIGIN_ZONES = ["plain.test", "victim.test", "expired.test", "nosig.test", "servfail.test"]

@@ -2,22 +2,27 @@
 BR §3.2.2.9 verdicts in the namespace lab, with real routes: for n = 3..7 remote perspectives
 and k = 0..n of them hijacked (the victim's prefix routed to the attacker), for every method in
 METHODS, the verdict equals the BR rule (n - allowed misses pass, >= 2 RIRs among the passing)
-and every hijacked perspective is named as failed with what it saw. Plus the DNS-level hijack,
-DNSSEC-bogus and broken zones, a signed zone under hijack, one poisoned resolver cache, and a
-150 ms perspective that the verdict does not wait for.
+and every hijacked perspective is named as failed with what it saw; the (honest) primary
+perspective passes alongside. Plus: the primary hijacked alone (invalid, it shows what the
+attacker served), the primary's DNSSEC (AD for the signed zone, Insecure proven for the unsigned
+one, an unvalidated poisoned answer refused), the DNS-level hijack, DNSSEC-bogus and broken
+zones, a signed zone under hijack, one poisoned resolver cache, and a 150 ms perspective that
+the verdict does not wait for.
 """
 import base64
 import collections
+import re
 
 import pytest
 
 import labdns
-from lab import CODES, RIR_OF
+from lab import PRIMARY, REMOTE_CODES, RIR_OF
 
 TARGET = "www.plain.test"  # unsigned zone: the attacker's answers are accepted and visible
 HONEST, EVIL = labdns.WORLD["honest"], labdns.WORLD["attacker"]
 
-Method = collections.namedtuple("Method", "name body saw honest attacker")
+# has_ad_flag: the method's details carry ad_flag (the DNS-answer methods)
+Method = collections.namedtuple("Method", "name body saw honest attacker has_ad_flag")
 
 
 def caa_body(target, orch):
@@ -38,6 +43,12 @@ def dns01_body(target, orch):
                                      "key_authorization_hash": HONEST["dns01_hash"]}}
 
 
+def alpn_body(target, orch):
+    return {"check_type": "dcv", "domain_or_ip_target": target, "orchestration_parameters": orch,
+            "dcv_check_parameters": {"validation_method": "acme-tls-alpn-01",
+                                     "key_authorization_hash": HONEST["alpn_hash"]}}
+
+
 def saw_records(cr):
     return sorted(cr["details"]["records_seen"] or [])
 
@@ -47,14 +58,27 @@ def saw_page(cr):
     return base64.b64decode(page).decode() if page else None
 
 
-# One line per method. acme-tls-alpn-01 joins with the TLS helper's work: the lab already
-# serves honest/attacker certificates for www.plain.test (labdns.WORLD[...]["alpn_keyauth"]).
+def saw_cert(cr):
+    """The acmeIdentifier digest of the certificate the perspective got: a mismatch names it in
+    the error; a passing check got exactly the digest it was asked for."""
+    if cr["check_passed"]:
+        return HONEST["alpn_hash"]
+    for e in cr["errors"] or []:
+        m = re.search(r"acmeIdentifier value ([0-9a-f]{64}) does not match", e["error_message"])
+        if m:
+            return m.group(1)
+    return None
+
+
+# One line per method; the honest origin and the attacker serve all of them (labdns.WORLD).
 METHODS = [
-    Method("caa", caa_body, saw_records, [HONEST["caa"]], [EVIL["caa"]]),
+    Method("caa", caa_body, saw_records, [HONEST["caa"]], [EVIL["caa"]], True),
     Method("acme-http-01", http01_body, saw_page, HONEST["http_keyauth"],
-           EVIL["http_keyauth"]),
+           EVIL["http_keyauth"], False),
     Method("acme-dns-01", dns01_body, saw_records, [HONEST["dns01_hash"]],
-           [EVIL["dns01_hash"]]),
+           [EVIL["dns01_hash"]], True),
+    Method("acme-tls-alpn-01", alpn_body, saw_cert, HONEST["alpn_hash"], EVIL["alpn_hash"],
+           False),
 ]
 METHOD_IDS = [m.name for m in METHODS]
 
@@ -76,7 +100,17 @@ def post_ok(lab, body):
 
 
 def results(resp):
-    return {p["perspective_code"]: p["check_response"] for p in resp["perspectives"]}
+    """The remote cohort's check responses by perspective code."""
+    got = {p["perspective_code"]: p["check_response"] for p in resp["perspectives"]}
+    assert PRIMARY not in got, resp
+    return got
+
+
+def primary(resp):
+    """The primary perspective's check response (listed apart from the remote cohort)."""
+    pp = resp["primary_perspective"]
+    assert pp is not None and pp["perspective_code"] == PRIMARY, resp
+    return pp["check_response"]
 
 
 _COHORTS = {}
@@ -89,6 +123,7 @@ def cohort(lab, n, target=TARGET):
         lab.restore()
         resp = post_ok(lab, caa_body(target, {"perspective_count": n}))
         _COHORTS[(target, n)] = [p["perspective_code"] for p in resp["perspectives"]]
+        assert set(_COHORTS[(target, n)]) <= set(REMOTE_CODES), resp
     return _COHORTS[(target, n)]
 
 
@@ -134,6 +169,7 @@ def test_route_hijack_matrix(lab, n, k, method):
         assert sorted(got) == sorted(members)
         for code, cr in got.items():
             assert_saw(method, code, cr, code in hijacked)
+        assert_saw(method, PRIMARY, primary(resp), False)
 
 
 @pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
@@ -148,9 +184,50 @@ def test_dns_level_hijack(lab, method, k):
     assert resp["is_valid"] is br_valid(members, hijacked), resp
     for code, cr in results(resp).items():
         assert_saw(method, code, cr, code in hijacked)
-    if method.name == "acme-http-01":
+    assert_saw(method, PRIMARY, primary(resp), False)
+    if method.name in ("acme-http-01", "acme-tls-alpn-01"):
         for code in hijacked:
             assert labdns.ATTACKER_WEB in results(resp)[code]["errors"][0]["error_message"]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+@pytest.mark.parametrize("kind", ["route", "dns"])
+@pytest.mark.parametrize("n", [3, 7])
+def test_primary_hijacked_alone_is_invalid(lab, method, kind, n):
+    """Every remote perspective sees the honest origin, only the primary sees the attacker:
+    invalid (Boulder's rule), and primary_perspective shows what the attacker served."""
+    members = cohort(lab, n)
+    lab.hijack([PRIMARY], kind=kind)
+    resp = post_ok(lab, method.body(TARGET, {"perspective_count": n}))
+    assert resp["is_valid"] is False, resp
+    got = results(resp)
+    assert sorted(got) == sorted(members)
+    for code, cr in got.items():
+        assert_saw(method, code, cr, False)
+    assert br_valid(members, set())  # the remote quorum alone would have said valid
+    pcr = primary(resp)
+    assert_saw(method, PRIMARY, pcr, True)
+    if kind == "dns" and method.name in ("acme-http-01", "acme-tls-alpn-01"):
+        assert labdns.ATTACKER_WEB in pcr["errors"][0]["error_message"], pcr
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+def test_primary_dnssec_signed_and_unsigned(lab, method):
+    """The primary requires DNSSEC: victim.test passes with the AD bit (ad_flag true), the
+    unsigned plain.test passes too because the primary proves it Insecure (an authenticated
+    denial of DS in test.), with ad_flag false; the verdicts are the normal ones."""
+    for target, ad in (("www.victim.test", True), ("www.plain.test", False)):
+        resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
+        assert resp["is_valid"] is True, resp
+        pcr = primary(resp)
+        assert_saw(method, PRIMARY, pcr, False)
+        crs = list(results(resp).values()) + [pcr]
+        for cr in crs:
+            assert cr["check_passed"] is True, (target, cr)
+            if method.has_ad_flag:
+                assert cr["details"]["ad_flag"] is ad, (target, cr)
+            else:
+                assert "ad_flag" not in cr["details"], (target, cr)
 
 
 BOGUS = [("expired.test", "RRSIGs expired"), ("nosig.test", "DS in the parent, zone unsigned")]
@@ -164,6 +241,7 @@ def test_dnssec_bogus_is_invalid_at_any_n(lab, zone, method, n):
     assert resp["is_valid"] is False, resp
     got = results(resp)
     assert len(got) == n
+    got[PRIMARY] = primary(resp)
     for code, cr in got.items():
         assert cr["check_passed"] is False, (code, cr)
         assert cr["check_completed"] is False, (code, cr)  # a lookup failure, not a "no"
@@ -174,7 +252,7 @@ def test_dnssec_bogus_is_invalid_at_any_n(lab, zone, method, n):
 def test_broken_servers_are_lookup_failures(lab, zone):
     resp = post_ok(lab, caa_body(f"www.{zone}", {"perspective_count": 4}))
     assert resp["is_valid"] is False, resp
-    for code, cr in results(resp).items():
+    for code, cr in list(results(resp).items()) + [(PRIMARY, primary(resp))]:
         assert cr["check_completed"] is False, (code, cr)
         assert [e["error_type"] for e in cr["errors"]] == ["mpic_error:caa_checker:lookup"]
 
@@ -182,33 +260,40 @@ def test_broken_servers_are_lookup_failures(lab, zone):
 @pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
 def test_signed_zone(lab, method):
     """victim.test is signed: valid when nobody is hijacked; under a route hijack the
-    attacker's own signatures are bogus, so the hijacked perspectives fail to look it up."""
+    attacker's own signatures are bogus, so the hijacked perspectives fail to look it up (2
+    remotes: the quorum holds; the primary: invalid)."""
     target = "www.victim.test"
     members = cohort(lab, 6, target)
     resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
     assert resp["is_valid"] is True, resp
-    hijacked = hijack_sets(members, 2)[-1]
-    lab.hijack(hijacked, kind="route")
-    resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
-    assert resp["is_valid"] is br_valid(members, hijacked), resp
-    for code, cr in results(resp).items():
-        if code in hijacked:
-            assert cr["check_completed"] is False, (code, cr)
-            assert any(e["error_type"].endswith(":lookup") for e in cr["errors"]), (code, cr)
-        else:
-            assert cr["check_passed"] is True, (code, cr)
+    assert primary(resp)["check_passed"] is True, resp
+    for hijacked in (hijack_sets(members, 2)[-1], frozenset([PRIMARY])):
+        lab.hijack(hijacked, kind="route")
+        resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
+        assert resp["is_valid"] is (br_valid(members, hijacked) and PRIMARY not in hijacked), \
+            resp
+        for code, cr in list(results(resp).items()) + [(PRIMARY, primary(resp))]:
+            if code in hijacked:
+                assert cr["check_completed"] is False, (code, cr)
+                assert any(e["error_type"].endswith(":lookup") for e in cr["errors"]), (code, cr)
+            else:
+                assert cr["check_passed"] is True, (code, cr)
 
 
-POISON = {"caa": f'plain.test. 0 IN CAA {EVIL["caa"]}',
-          "acme-http-01": f"{TARGET}. 0 IN A {labdns.ATTACKER_WEB}",
-          "acme-dns-01": f'_acme-challenge.{TARGET}. 0 IN TXT "{EVIL["dns01_hash"]}"'}
+def poison_rr(method, target):
+    """A record that, planted in one resolver's cache, makes method see the attacker."""
+    zone = target.split(".", 1)[1]
+    return {"caa": f'{zone}. 0 IN CAA {EVIL["caa"]}',
+            "acme-http-01": f"{target}. 0 IN A {labdns.ATTACKER_WEB}",
+            "acme-dns-01": f'_acme-challenge.{target}. 0 IN TXT "{EVIL["dns01_hash"]}"',
+            "acme-tls-alpn-01": f"{target}. 0 IN A {labdns.ATTACKER_WEB}"}[method.name]
 
 
 @pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
 def test_poisoned_cache_fails_only_that_perspective(lab, method):
     members = cohort(lab, 6)
     victim = members[0]
-    rr = POISON[method.name]
+    rr = poison_rr(method, TARGET)
     lab.poison(victim, rr)
     try:
         resp = post_ok(lab, method.body(TARGET, {"perspective_count": 6}))
@@ -217,6 +302,39 @@ def test_poisoned_cache_fails_only_that_perspective(lab, method):
     assert resp["is_valid"] is True, resp
     for code, cr in results(resp).items():
         assert_saw(method, code, cr, code == victim)
+    assert_saw(method, PRIMARY, primary(resp), False)
+
+
+@pytest.mark.parametrize("method", METHODS, ids=METHOD_IDS)
+def test_poisoned_primary_cache_is_refused_for_a_signed_zone(lab, method):
+    """A forged (unvalidated) answer for the signed victim.test in the primary's resolver cache:
+    the primary refuses it (AD=0, the zone is not Insecure) and the request is invalid. The
+    same forgery at one remote perspective is accepted there (remotes only report ad_flag) and
+    the quorum of the others holds."""
+    target = "www.victim.test"
+    members = cohort(lab, 6, target)
+    rr = poison_rr(method, target)
+    for where in (PRIMARY, members[0]):
+        lab.poison(where, rr)
+        try:
+            resp = post_ok(lab, method.body(target, {"perspective_count": 6}))
+        finally:
+            lab.unpoison(where, rr.split()[0])
+        got = results(resp)
+        if where == PRIMARY:
+            assert resp["is_valid"] is False, resp
+            pcr = primary(resp)
+            assert pcr["check_completed"] is False, pcr
+            assert "DNSSEC: answer not validated" in pcr["errors"][0]["error_message"], pcr
+            for code, cr in got.items():
+                assert_saw(method, code, cr, False)
+        else:
+            assert resp["is_valid"] is True, resp
+            for code, cr in got.items():
+                assert_saw(method, code, cr, code == where)
+            if method.has_ad_flag:
+                assert got[where]["details"]["ad_flag"] is False, got[where]
+            assert_saw(method, PRIMARY, primary(resp), False)
 
 
 def test_far_perspective_does_not_delay_the_verdict(lab):
@@ -231,10 +349,14 @@ def test_far_perspective_does_not_delay_the_verdict(lab):
     assert resp["is_valid"] is True, resp
     got = results(resp)
     assert got[far]["check_completed"] is False, got[far]
-    assert got[far]["errors"][0]["error_type"] == "mpic_error:coordinator:deadline"
+    # missing at the deadline, or its own deadline-cut result written at/after the sealed
+    # expiry (= the deadline) and rejected by the reducer: either way it did not report in time
+    assert got[far]["errors"][0]["error_type"] in ("mpic_error:coordinator:deadline",
+                                                   "mpic_error:seal:expired"), got[far]
     for code in members:
         if code != far:
             assert got[code]["check_passed"] is True, (code, got[code])
+    assert primary(resp)["check_passed"] is True, resp
 
 
 def test_distance_delays_keep_verdicts(lab):
@@ -250,3 +372,4 @@ def test_distance_delays_keep_verdicts(lab):
     assert resp["is_valid"] is False, resp
     for code, cr in results(resp).items():
         assert_saw(METHODS[2], code, cr, code in hijacked)
+    assert_saw(METHODS[2], PRIMARY, primary(resp), False)

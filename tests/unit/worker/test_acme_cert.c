@@ -476,6 +476,27 @@ static void test_wrong_hash_expected(void **state)
     run(&s, &e, ACME_CERT_ID_MISMATCH);
 }
 
+/* The mismatch message shows the digest the certificate carries (what a hijacked one saw). */
+static void test_mismatch_names_seen_digest(void **state)
+{
+    struct cert_spec s = {.san = san_name, .nsan = 1};
+    struct acme_cert_expect e = expect_name(NAME);
+    char cn[ACME_CERT_CN_MAX];
+    char why[256];
+    char seen[2 * ACME_CERT_HASH_LEN + 1];
+    X509 *x = build_cert(&s);
+    (void)state;
+
+    for (size_t i = 0; i < ACME_CERT_HASH_LEN; i++) {
+        snprintf(seen + 2 * i, 3, "%02x", g_hash[i]);
+    }
+    e.hash[7] ^= 0x10;
+    assert_int_equal(acme_cert_check(x, &e, cn, sizeof(cn), why, sizeof(why)),
+                     ACME_CERT_ID_MISMATCH);
+    assert_non_null(strstr(why, seen));
+    X509_free(x);
+}
+
 static void test_self_signed(void **state)
 {
     struct cert_spec s = {.cn = NAME, .issuer_cn = "Some CA", .san = san_name, .nsan = 1};
@@ -590,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_noncritical),
         cmocka_unit_test(test_identifier_value),
         cmocka_unit_test(test_wrong_hash_expected),
+        cmocka_unit_test(test_mismatch_names_seen_digest),
         cmocka_unit_test(test_self_signed),
         cmocka_unit_test(test_common_name),
         cmocka_unit_test(test_der),
