@@ -140,8 +140,7 @@ static void reducer_record(struct reducer_entry *e, const char *rid, uint32_t at
     args[4] = outcome;
     args[5] = blob;
     args[6] = att;
-    for (int i = 0; i < 7; i++) lens[i] = strlen(args[i]);
-    lens[5] = len;
+    for (int i = 0; i < 7; i++) lens[i] = i == 5 ? len : strlen(args[i]); /* blob: binary */
     scripts_eval(co->cmd, SCRIPT_RECORD, 3, 7, args, lens, reducer_record_cb, e);
 }
 
