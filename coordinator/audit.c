@@ -212,18 +212,52 @@ json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
                                    : "no valid quorum; retried with a new cohort");
 }
 
+/* One audit XADD in flight. */
+struct audit_write_op {
+    struct coord *co;
+    bool published; /* the published verdict's record: mark the follow-up work done */
+    char rid[48];
+};
+
+/*
+ * The published verdict's record is written: mark the request's follow-up work done
+ * (lua/publish hands it to another coordinator until then) and drop its due entry. When
+ * the write failed, the due entry is put back so that a sweeper takes the work over.
+ */
+static void audit_published_written(struct audit_write_op *op, bool ok, const char *id)
+{
+    struct coord *co = op->co;
+    char key[KEYS_MAX], now[24];
+
+    if (ok) {
+        keys_req(key, sizeof(key), co->cfg->key_prefix, op->rid);
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
+                             "HSET %s post_done %s", key, id);
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s",
+                             co->due_key, op->rid);
+    } else {
+        snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
+                             co->due_key, now, op->rid);
+    }
+}
+
 /* called by redis_client with the audit XADD reply */
 static void audit_xadd_cb(void *arg, redisReply *reply, const char *errstr)
 {
-    char *rid = arg;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    struct audit_write_op *op = arg;
+    bool ok = reply != NULL && reply->type == REDIS_REPLY_STRING;
+
+    if (!ok) {
         audit_nfailed++;
-        log_error("request %s: writing the audit record failed: %s", rid,
-                  reply ? reply->str : errstr);
+        log_error("request %s: writing the audit record failed: %s", op->rid,
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                           : (errstr ? errstr : "bad reply"));
     } else {
         audit_nwritten++;
     }
-    free(rid);
+    if (op->published) audit_published_written(op, ok, ok ? reply->str : NULL);
+    free(op);
 }
 
 struct audit_job {
@@ -231,10 +265,11 @@ struct audit_job {
     int attempt; /* 0: the published verdict; else a retried attempt */
 };
 
-static void audit_write(struct coord *co, const char *rid, json_t *rec)
+static void audit_write(struct coord *co, const char *rid, json_t *rec, bool published)
 {
     char key[KEYS_MAX], minid[32];
     char *line = json_dumps(rec, JSON_COMPACT);
+    struct audit_write_op *op;
 
     json_decref(rec);
     if (line == NULL) {
@@ -244,8 +279,12 @@ static void audit_write(struct coord *co, const char *rid, json_t *rec)
     keys_audit(key, sizeof(key), co->cfg->key_prefix);
     snprintf(minid, sizeof(minid), "%lld",
              (long long)(clock_now_ms() - (int64_t)co->cfg->audit_retention_s * 1000));
-    redis_client_command(co->cmd, audit_xadd_cb, util_xstrdup(rid), 0,
-                         "XADD %s MINID ~ %s * rid %s a %s", key, minid, rid, line);
+    op = util_xcalloc(1, sizeof(*op));
+    op->co = co;
+    op->published = published;
+    util_strlcpy(op->rid, rid, sizeof(op->rid));
+    redis_client_command(co->cmd, audit_xadd_cb, op, 0, "XADD %s MINID ~ %s * rid %s a %s", key,
+                         minid, rid, line);
     free(line);
 }
 
@@ -261,16 +300,17 @@ static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
         audit_nfailed++;
         log_error("request %s: audit: the record is gone", v->rid);
     } else if (job->attempt > 0) {
-        audit_write(job->co, v->rid, audit_build_retried(v->rid, v->req, job->attempt, v->prev));
+        audit_write(job->co, v->rid, audit_build_retried(v->rid, v->req, job->attempt, v->prev),
+                    false);
     } else {
-        audit_write(job->co, v->rid, audit_build(v->rid, v->req, v->res));
+        audit_write(job->co, v->rid, audit_build(v->rid, v->req, v->res), false);
     }
     free(job);
 }
 
 void audit_write_published(struct coord *co, const struct reqview *v)
 {
-    audit_write(co, v->rid, audit_build(v->rid, v->req, v->res));
+    audit_write(co, v->rid, audit_build(v->rid, v->req, v->res), true);
 }
 
 void audit_note_failure(void)

@@ -13,7 +13,11 @@
 
 struct reqview;
 
-/** Appends the audit record of a published request (fire and forget; failures logged). */
+/**
+ * Appends the audit record of a published request (failures logged). Once it is written the
+ * request's follow-up work is marked done (post_done) and its due entry removed; when the
+ * write fails the due entry is put back, so that lua/publish hands the work to a sweeper.
+ */
 void audit_write_published(struct coord *co, const struct reqview *v);
 /** Counts an audit record that could not be written. */
 void audit_note_failure(void);

@@ -22,6 +22,7 @@
 #define DUE_SWEEP_MS 250
 #define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long ... */
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
+#define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
 
 struct due_op {
     struct coord *co;
@@ -106,13 +107,21 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         due_op_done(op, false);
         return;
     }
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        /* published, its follow-up work unfinished and not yet overdue: keep a due entry so
+         * that a sweeper takes it over then (a claim removed ours) */
+        snprintf(maxlen, sizeof(maxlen), "%lld", reply->integer);
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
+                             co->due_key, maxlen, op->rid);
+        due_op_done(op, true);
+        return;
+    }
     if (reply->type != REDIS_REPLY_STRING) { /* already published by someone else */
         due_op_done(op, true);
         return;
     }
-    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s", co->due_key,
-                         op->rid);
-    published_handle(co, op->rid); /* we published: audit, cooldown, metrics, alerts, once */
+    /* we published: audit, cooldown, metrics, alerts; the due entry goes with the audit */
+    published_handle(co, op->rid);
     if (strcmp(reply->str, co->id) == 0) {
         api_notify_replied(co, op->rid);
         due_op_done(op, true);
@@ -127,16 +136,19 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
 
 static void due_publish(struct due_op *op)
 {
-    char now[24];
-    const char *args[2];
-    size_t lens[2];
+    char now[24], takeover[24];
+    const char *args[3];
+    size_t lens[3];
 
     snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+    /* the winner's follow-up work takes two round trips (read, audit XADD) */
+    snprintf(takeover, sizeof(takeover), "%d",
+             DUE_POST_TAKEOVER_RTTS * redis_client_command_timeout(op->co->cmd));
     args[0] = op->req_key;
     args[1] = now;
-    lens[0] = strlen(args[0]);
-    lens[1] = strlen(args[1]);
-    scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 2, args, lens, due_publish_cb, op);
+    args[2] = takeover;
+    for (int i = 0; i < 3; i++) lens[i] = strlen(args[i]);
+    scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 3, args, lens, due_publish_cb, op);
 }
 
 /* called by libevent when a straggler grace period ends */
@@ -216,7 +228,10 @@ static void due_run(struct due_op *op, const struct tally *t)
     bool final = op->due_reached || now >= t->deadline_ms;
 
     if (t->state == TALLY_REPLIED) {
-        due_op_done(op, true);
+        /* a due entry left after publication: the winner's follow-up work (audit record,
+         * notification) may not have happened; lua/publish hands it over when it is overdue */
+        if (op->due_reached) due_publish(op);
+        else due_op_done(op, true);
         return;
     }
     if (t->state == TALLY_DECIDED) {

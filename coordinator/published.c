@@ -4,30 +4,53 @@
  */
 #include "published.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "audit.h"
+#include "clock.h"
 #include "cooldown.h"
 #include "log.h"
 #include "record_render.h"
 #include "reqview.h"
+#include "util.h"
 #include "verdict_watch.h"
+
+struct published_op {
+    struct coord *co;
+    char rid[48];
+};
 
 /* called by reqview_load with the published request */
 static void published_view_cb(void *arg, const struct reqview *v, const char *err)
 {
-    struct coord *co = arg;
+    struct published_op *op = arg;
+    struct coord *co = op->co;
+    char now[24];
 
     if (v == NULL || record_render_state(v->req) == RECORD_MISSING) {
-        log_error("after publishing: reading the request failed: %s",
+        log_error("request %s: after publishing: reading the request failed: %s", op->rid,
                   v == NULL ? err : "the record is gone");
         audit_note_failure();
+        if (v == NULL) { /* the follow-up work is taken over by a sweeper (lua/publish) */
+            snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+            redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
+                                 "ZADD %s NX %s %s", co->due_key, now, op->rid);
+        }
+        free(op);
         return;
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
     verdict_watch_report(co, v->rid, v->req, v->res);
+    free(op);
 }
 
 void published_handle(struct coord *co, const char *rid)
 {
-    reqview_load(co, rid, published_view_cb, co);
+    struct published_op *op = util_xcalloc(1, sizeof(*op));
+
+    op->co = co;
+    util_strlcpy(op->rid, rid, sizeof(op->rid));
+    reqview_load(co, rid, published_view_cb, op);
 }

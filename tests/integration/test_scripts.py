@@ -99,9 +99,10 @@ class Scripts:
         return (client or self.c).eval(self.src["finalize"], 2, req, st, verdict, reason, now,
                                        str(count))
 
-    def publish(self, rid, now=b"2000", client=None):
+    def publish(self, rid, now=b"2000", client=None, takeover=None):
         req, _, _ = self.keys(rid)
-        return (client or self.c).eval(self.src["publish"], 1, req, now)
+        args = [now] if takeover is None else [now, takeover]
+        return (client or self.c).eval(self.src["publish"], 1, req, *args)
 
 
 @pytest.fixture
@@ -281,6 +282,24 @@ def test_concurrent_record_and_finalize_never_lose_an_outcome(r, s, scripts_redi
         assert int(r.hget(req, "reason")) == winners[0]
         assert winners[0] <= r.hlen(st)
     assert all(won in (-1, 0, 1) for won, _ in results)
+
+
+def test_publish_hands_over_unfinished_follow_up_work(r, s):
+    """The winner lost its connection (or died) before marking its follow-up work (audit
+    record, notification) done: the next caller after the takeover time wins it again; before
+    that it learns when it may; once post_done is set nobody does."""
+    make_request(r, "t1")
+    req = Scripts.keys("t1")[0]
+    assert s.finalize("t1", 0) == 1
+    assert s.publish("t1", now=b"1000", takeover=b"6000") == b"coord-1"
+    assert r.hget(req, "post_at") == b"1000"
+    assert s.publish("t1", now=b"3000", takeover=b"6000") == 7000  # not yet overdue
+    assert s.publish("t1", now=b"3000") is None  # no takeover asked: plain compare-and-set
+    assert s.publish("t1", now=b"7000", takeover=b"6000") == b"coord-1"  # taken over
+    assert r.hget(req, "post_at") == b"7000" and r.hget(req, "replied_at") == b"1000"
+    assert s.publish("t1", now=b"8000", takeover=b"6000") == 13000
+    r.hset(req, "post_done", "1-0")
+    assert s.publish("t1", now=b"99999", takeover=b"6000") is None
 
 
 def test_publish_compare_and_set(r, s, scripts_redis):
