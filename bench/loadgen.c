@@ -296,14 +296,14 @@ static void lg_report(const struct loadgen *lg)
            "\"duration_s\":%.2f,\"warmup_s\":%.2f,\"sent\":%llu,\"done\":%llu,"
            "\"throughput\":%.1f,\"http200\":%llu,\"valid_true\":%llu,\"valid_false\":%llu,"
            "\"non200\":%llu,\"errors\":%llu,\"unanswered\":%llu,\"max_queue\":%llu,"
-           "\"mean_ms\":%.3f",
+           "\"all_done\":%llu,\"mean_ms\":%.3f",
            lg->name, lg->mode == LG_OPEN ? "open" : "closed", lg->rate, lg->nconns,
            lg->duration_s, lg->warmup_s, (unsigned long long)lg->m_sent,
            (unsigned long long)lg->m_done, tput, (unsigned long long)lg->m_http200,
            (unsigned long long)lg->m_valid_true, (unsigned long long)lg->m_valid_false,
            (unsigned long long)lg->m_non200, (unsigned long long)lg->m_errors,
            (unsigned long long)(lg->m_sent - lg->m_done), (unsigned long long)lg->max_queue,
-           hist_mean(&lg->hist) / 1000.0);
+           (unsigned long long)lg->all_done, hist_mean(&lg->hist) / 1000.0);
     for (int i = 0; i < 5; i++)
         printf(",\"%s_ms\":%.3f", names[i], ms[i]);
     printf("}\n");
