@@ -31,16 +31,18 @@ from mpiclab import (CODES, Fleet, Knot, Process, RedisServer, acme_dns01_hash, 
 TOKEN = "bench-token-0123456789abcdefghijklmnopqrstuv"
 KEY_AUTH = TOKEN + ".bench-thumbprint"
 DNS01_KEY_AUTH = "bench-dns01-key-authorization"
-CAA_DIRECT = "direct.bench.test"   # CAA record at the name: 1 query per check
-CAA_CLIMB = "x.y.z.bench.test"     # climbs 3 labels to bench.test: 4 queries per check
+CAA_DIRECT = "direct.bench.test"   # CAA record at the name (the check also asks bench.test, test)
+CAA_CLIMB = "x.y.z.bench.test"     # climbs 3 labels to bench.test's record
 HTTP_NAME = "www.bench.test"       # A only: AAAA + A lookups, then one GET per check
 DNS01_NAME = "dns.bench.test"      # TXT at _acme-challenge.dns.bench.test: 1 query per check
 
-# DNS queries one check makes, per scenario (each validation runs 6 checks, one per perspective)
+# DNS queries one check makes, per scenario (each validation runs 6 checks, one per perspective).
+# worker/caa_check.c asks every level of the name up to the TLD in parallel, so a CAA check
+# costs one query per label even when the record is at the name itself.
 QUERIES = {
-    "caa_direct": [(CAA_DIRECT, "CAA")],
+    "caa_direct": [(CAA_DIRECT, "CAA"), ("bench.test", "CAA"), ("test", "CAA")],
     "caa_climb3": [(CAA_CLIMB, "CAA"), ("y.z.bench.test", "CAA"), ("z.bench.test", "CAA"),
-                   ("bench.test", "CAA")],
+                   ("bench.test", "CAA"), ("test", "CAA")],
     "http01": [(HTTP_NAME, "AAAA"), (HTTP_NAME, "A")],
     "dns01": [("_acme-challenge." + DNS01_NAME, "TXT")],
 }
@@ -318,7 +320,8 @@ class Bench:
                 "--lab-http-port", str(http_port), "--lab-allow-private", "--name", scenario,
                 "--duration", str(duration or self.dur),
                 "--warmup", str(self.warm if warmup is None else warmup), "--drain", "30",
-                "--dns-timeout-ms", "2000", "--deadline-ms", "30000"]
+                "--dns-timeout-ms", "2000", "--deadline-ms", "60000",
+                "--http-timeout-ms", "50000"]
         if rate:
             argv += ["--rate", str(rate)]
         if concurrency:
@@ -371,8 +374,31 @@ class Bench:
         self.emit({"scenario": "raw_wrk", "keepalive_rps": self.raw["wrk_keepalive"],
                    "close_rps": self.raw["wrk_close"]})
 
+    def start_perf(self, scen):
+        """perf record (call graphs) of coordinator, workers and redis during one run."""
+        pids = [p for k in ("coordinator", "workers", "redis")
+                for p in self.components()[k]]
+        data = os.path.join(self.out, f"perf-{scen}.data")
+        return subprocess.Popen(["perf", "record", "-q", "-F", "997", "-g", "-o", data, "-p",
+                                 ",".join(map(str, pids)), "--", "sleep",
+                                 str(self.warm + self.dur - 0.5)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data
+
+    def finish_perf(self, perf, scen):
+        proc, data = perf
+        proc.wait(timeout=120)
+        for sort, name in (("comm,dso", "dso"), ("comm,symbol", "symbols")):
+            out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
+                                  "--percent-limit", "0.7", "-g", "none", "--sort", sort],
+                                 capture_output=True, text=True, timeout=300).stdout
+            with open(os.path.join(self.out, f"perf-{scen}-{name}.txt"), "w") as f:
+                f.write(out)
+        self.say(f"perf profile: {self.out}/perf-{scen}-symbols.txt")
+
     def limit_for(self, scen):
         """Validations/s the raw limit allows: raw rate / lookups one validation needs."""
+        if not getattr(self, "raw", None):
+            return None
         if scen == "http01":
             dns = self.raw["http01"] / (6 * len(QUERIES["http01"]))
             return min(dns, self.raw["wrk_close"] / 6)
@@ -390,7 +416,10 @@ class Bench:
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
             c0 = self.cpu_snapshot()
+            perf = self.start_perf(scen) if self.args.profile and scen == "caa_direct" else None
             sat = self.run_loadgen(f"{scen}/closed", scen, conns=self.args.conns)
+            if perf is not None:
+                self.finish_perf(perf, scen)
             cpu = self.cpu_per_validation(c0, self.cpu_snapshot(), sat["all_done"])
             sat["cpu_us_per_validation"] = cpu
             total_cpu = sum(v for k, v in cpu.items())
@@ -402,13 +431,14 @@ class Bench:
             limit = self.limit_for(scen)
             sat["raw_limit_validations_per_s"] = limit
             sat["ratio_of_raw_limit"] = sat["throughput"] / limit if limit else None
+            limit = limit or float("nan")
             self.emit(sat)
             half = max(1.0, sat["throughput"] / 2)
             op = self.run_loadgen(f"{scen}/open50", scen, rate=round(half, 1))
             done_total += op["done"]
             self.emit(op)
             self.say(f"{scen:<11} saturation {sat['throughput']:8.1f}/s  raw limit "
-                     f"{limit:9.0f}/s  ratio {100 * sat['ratio_of_raw_limit']:5.2f} %  | "
+                     f"{limit:9.0f}/s  ratio {100 * (sat['ratio_of_raw_limit'] or 0):5.2f} %  | "
                      f"@{half:.0f}/s p50 {op['p50_ms']:.2f} p90 {op['p90_ms']:.2f} "
                      f"p99 {op['p99_ms']:.2f} p99.9 {op['p99_9_ms']:.2f} max {op['max_ms']:.2f} ms"
                      f"  valid {op['valid_true']} invalid {op['valid_false']} "
@@ -575,7 +605,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short runs (about 3 minutes)")
     ap.add_argument("--only", help="comma list of: raw,throughput,overhead,memory,scaling")
     ap.add_argument("--conns", type=int, default=64, help="closed-loop connections")
-    ap.add_argument("--scaling-inflight", type=int, default=8,
+    ap.add_argument("--profile", action="store_true",
+                    help="perf record coordinator, workers and redis during the CAA run")
+    ap.add_argument("--scaling-inflight", type=int, default=2,
                     help="worker.max_inflight_jobs in the scaling runs")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = ap.parse_args()

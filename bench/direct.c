@@ -226,7 +226,8 @@ static void direct_usage(void)
     fputs("usage: mpic-bench-direct --job FILE --resolver IP:PORT [--perspective CODE]\n"
           "         (--rate R | --concurrency C) [--duration S] [--warmup S] [--drain S]\n"
           "         [--lab-http-port N] [--lab-allow-private] [--dns-timeout-ms N]\n"
-          "         [--dns-tries N] [--deadline-ms N] [--name SCENARIO]\n"
+          "         [--dns-tries N] [--deadline-ms N] [--http-timeout-ms N]\n"
+          "         [--name SCENARIO]\n"
           "  --job FILE   a msgpack job (the `j` field of a <prefix>:jobs:{region} entry)\n",
           stderr);
 }
@@ -288,6 +289,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-http-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.http_port = (int)v;
+        } else if (strcmp(a, "--http-timeout-ms") == 0) {
+            if (direct_num(val, 10, 600000, &v)) goto usage;
+            d.env.http_timeout_ms = (int)v;
         } else if (strcmp(a, "--dns-timeout-ms") == 0) {
             if (direct_num(val, 10, 60000, &dns_timeout)) goto usage;
         } else if (strcmp(a, "--dns-tries") == 0) {
