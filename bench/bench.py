@@ -261,6 +261,11 @@ class Bench:
         snap["loadgen"] = int((ru.children_user + ru.children_system) * os.sysconf("SC_CLK_TCK"))
         return snap
 
+    def redis_calls(self):
+        """{command: calls} from INFO commandstats."""
+        stats = self.rcli.info("commandstats")
+        return {k[len("cmdstat_"):]: v["calls"] for k, v in stats.items()}
+
     def cpu_per_validation(self, before, after, validations):
         """CPU microseconds each component spent per validation between two snapshots."""
         hz = os.sysconf("SC_CLK_TCK")
@@ -416,11 +421,16 @@ class Bench:
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
             c0 = self.cpu_snapshot()
+            r0 = self.redis_calls()
             perf = self.start_perf(scen) if self.args.profile and scen == "caa_direct" else None
             sat = self.run_loadgen(f"{scen}/closed", scen, conns=self.args.conns)
             if perf is not None:
                 self.finish_perf(perf, scen)
             cpu = self.cpu_per_validation(c0, self.cpu_snapshot(), sat["all_done"])
+            r1 = self.redis_calls()
+            calls = {k: round((v - r0.get(k, 0)) / max(1, sat["all_done"]), 2)
+                     for k, v in r1.items() if v - r0.get(k, 0) > 0}
+            sat["redis_calls_per_validation"] = calls
             sat["cpu_us_per_validation"] = cpu
             total_cpu = sum(v for k, v in cpu.items())
             mpic_cpu = cpu["coordinator"] + cpu["workers"] + cpu["redis"]
@@ -446,7 +456,10 @@ class Bench:
                      f"{'':11} CPU us/validation: " + ", ".join(f"{k} {v:.0f}"
                                                                  for k, v in cpu.items()) +
                      f"; total {total_cpu:.0f} (mpic {mpic_cpu:.0f}) -> at most "
-                     f"{sat['cpu_bound_validations_per_s']:.0f}/s on {os.cpu_count()} idle CPUs")
+                     f"{sat['cpu_bound_validations_per_s']:.0f}/s on {os.cpu_count()} idle CPUs",
+                     f"{'':11} Redis commands/validation: {sum(calls.values()):.1f} (" +
+                     ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items(),
+                                                              key=lambda kv: -kv[1])) + ")")
         used1 = self.rcli.info("memory")["used_memory"]
         self.emit({"scenario": "redis_retained", "requests": done_total,
                    "used_memory_delta": used1 - used0,
@@ -528,12 +541,13 @@ class Bench:
         job, _ = self.capture_job("http01")
         self.stop_fleet()
         d = self.run_direct("memory/direct", job, self.nginx.slow_port, concurrency=direct_n,
-                            duration=1.0, warmup=0)
+                            duration=hold / 2, warmup=0)
         d["scenario_kind"] = "worker_engine_rss"
         self.emit(d)
         self.say(f"check engine (mpic-bench-direct) with {d['max_inflight']} concurrent "
                  f"acme-http-01 checks: peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB "
-                 f"(passed {d['passed']}, failed {d['failed']}, incomplete {d['incomplete']})")
+                 f"(of {d['started']} measured checks: passed {d['passed']}, failed "
+                 f"{d['failed']}, incomplete {d['incomplete']}, unanswered {d['unanswered']})")
         self.nginx.set_slow_delay(0.05)
 
     def scaling(self):

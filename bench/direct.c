@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -46,6 +47,7 @@ struct direct {
     int inflight, max_inflight;
     struct event *tick, *drain_timer;
     uint64_t m_started, m_done, m_passed, m_failed, m_incomplete;
+    uint64_t checks_total; /* every check started, warm-up included (CPU per check) */
     struct hist hist;
 };
 
@@ -105,6 +107,7 @@ static void direct_start(struct direct *d, int64_t sched_us)
     req.deadline_ms = clock_now_ms() + d->deadline_ms;
     req.trace_id = d->job.trace_id;
     d->inflight++;
+    d->checks_total++;
     if (d->inflight > d->max_inflight) d->max_inflight = d->inflight;
     if (sched_us >= d->warm_us && sched_us < d->end_us) d->m_started++;
     check_start(&d->env, &req, direct_done_cb, dc);
@@ -162,6 +165,12 @@ static void direct_report(const struct direct *d)
     static const char *const names[] = {"p50", "p90", "p99", "p99_9", "max"};
     double ms[5];
     double tput = (double)d->m_done / d->duration_s;
+    struct rusage ru;
+    double cpu_us = 0;
+
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 
     for (int i = 0; i < 5; i++)
         ms[i] = (double)hist_percentile(&d->hist, pcts[i]) / 1000.0;
@@ -174,13 +183,15 @@ static void direct_report(const struct direct *d)
     printf("JSON {\"scenario\":\"%s\",\"mode\":\"%s\",\"rate\":%.1f,\"concurrency\":%d,"
            "\"duration_s\":%.2f,\"started\":%llu,\"done\":%llu,\"throughput\":%.1f,"
            "\"passed\":%llu,\"failed\":%llu,\"incomplete\":%llu,\"unanswered\":%llu,"
-           "\"max_inflight\":%d,\"vm_hwm_kb\":%ld,\"vm_rss_kb\":%ld,\"mean_ms\":%.3f",
+           "\"max_inflight\":%d,\"vm_hwm_kb\":%ld,\"vm_rss_kb\":%ld,\"mean_ms\":%.3f,"
+           "\"cpu_us_per_check\":%.1f",
            d->name, d->mode == DIRECT_OPEN ? "open" : "closed", d->rate, d->concurrency,
            d->duration_s, (unsigned long long)d->m_started, (unsigned long long)d->m_done, tput,
            (unsigned long long)d->m_passed, (unsigned long long)d->m_failed,
            (unsigned long long)d->m_incomplete,
            (unsigned long long)(d->m_started - d->m_done), d->max_inflight,
-           direct_status_kb("VmHWM"), direct_status_kb("VmRSS"), hist_mean(&d->hist) / 1000.0);
+           direct_status_kb("VmHWM"), direct_status_kb("VmRSS"), hist_mean(&d->hist) / 1000.0,
+           d->checks_total ? cpu_us / (double)d->checks_total : 0.0);
     for (int i = 0; i < 5; i++)
         printf(",\"%s_ms\":%.3f", names[i], ms[i]);
     printf("}\n");
