@@ -472,16 +472,21 @@ class Bench:
         self.say("", "== orchestration overhead: the same check direct (one process, check "
                  "engine in a loop) vs. through coordinator -> Redis -> worker -> reducer")
         self.start_fleet(self.nginx.port)
-        for scen in ("caa_direct", "http01"):
-            job, _ = self.capture_job(scen)
+        jobs = {}
+        for scen, low in (("caa_direct", False), ("http01", False), ("caa_direct", True)):
+            if scen not in jobs:
+                jobs[scen], _ = self.capture_job(scen)
+            job = jobs[scen]
             if scen not in getattr(self, "saturation", {}):
                 self.saturation = getattr(self, "saturation", {})
                 self.saturation[scen] = self.run_loadgen(f"{scen}/closed", scen,
                                                          conns=self.args.conns)["throughput"]
-            rate = max(1.0, round(self.saturation[scen] / 2, 1))
-            direct = self.run_direct(f"{scen}/direct", job, self.nginx.port, rate=rate)
-            pipe = self.run_loadgen(f"{scen}/pipeline50", scen, rate=rate)
-            rec = {"scenario": f"overhead_{scen}", "rate": rate}
+            # at 50 % of saturation, and at a low fixed rate (the fixed cost without queueing)
+            rate = 20.0 if low else max(1.0, round(self.saturation[scen] / 2, 1))
+            tag = "low" if low else "50"
+            direct = self.run_direct(f"{scen}/direct{tag}", job, self.nginx.port, rate=rate)
+            pipe = self.run_loadgen(f"{scen}/pipeline{tag}", scen, rate=rate)
+            rec = {"scenario": f"overhead_{scen}" + ("_low" if low else ""), "rate": rate}
             for p in ("p50", "p90", "p99", "p99_9", "max"):
                 rec[f"direct_{p}_ms"] = direct[f"{p}_ms"]
                 rec[f"pipeline_{p}_ms"] = pipe[f"{p}_ms"]

@@ -127,10 +127,11 @@ static void direct_tick_cb(evutil_socket_t fd, short what, void *arg)
     int64_t now = direct_now_us();
 
     if (d->mode == DIRECT_OPEN) {
-        int64_t upto = now < d->end_us ? now : d->end_us;
-        uint64_t due = (uint64_t)((double)(upto - d->start_us) * d->rate / 1e6);
-        while (d->scheduled < due) {
-            direct_start(d, d->start_us + (int64_t)((double)d->scheduled * 1e6 / d->rate));
+        /* check k is due at start + k / rate: start every check due by now (and before the end) */
+        for (;;) {
+            int64_t t = d->start_us + (int64_t)((double)d->scheduled * 1e6 / d->rate);
+            if (t > now || t >= d->end_us) break;
+            direct_start(d, t);
             d->scheduled++;
         }
     }

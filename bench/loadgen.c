@@ -255,10 +255,10 @@ static void lg_tick_cb(evutil_socket_t fd, short what, void *arg)
     int64_t now = lg_now_us();
 
     if (lg->mode == LG_OPEN) {
-        int64_t upto = now < lg->end_us ? now : lg->end_us;
-        uint64_t due = (uint64_t)((double)(upto - lg->start_us) * lg->rate / 1e6);
-        while (lg->scheduled < due) {
+        /* send k is due at start + k / rate: queue every send due by now (and before the end) */
+        for (;;) {
             int64_t t = lg->start_us + (int64_t)((double)lg->scheduled * 1e6 / lg->rate);
+            if (t > now || t >= lg->end_us) break;
             if (lg->qlen == lg->qcap) break; /* cannot happen: qcap covers the whole run */
             lg->queue[(lg->qhead + lg->qlen) % lg->qcap] = t;
             lg->qlen++;
