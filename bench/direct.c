@@ -2,8 +2,9 @@
  * mpic-bench-direct: runs one perspective's check directly in a loop with the worker's own
  * check engine (check_start with a resolver and HTTP client, as mpic-worker builds them) and no
  * coordinator, Redis or reducer. The job is a msgpack blob captured from a real request's job
- * stream, so the check is exactly the one the pipeline runs. Open loop (--rate) or a fixed
- * number of concurrent checks (--concurrency); prints the same table/JSON as mpic-loadgen plus
+ * stream, so the check is exactly the one the pipeline runs; --fanout 6 runs six at once and
+ * times the slowest, as a validation waits for its perspectives. Open loop (--rate) or a fixed
+ * number of concurrent units (--concurrency); prints the same table/JSON as mpic-loadgen plus
  * the process's peak RSS (the worker-memory figure at many concurrent checks).
  */
 #include <errno.h>
@@ -39,6 +40,7 @@ struct direct {
     enum direct_mode mode;
     double rate, duration_s, warmup_s, drain_s;
     int concurrency;
+    int fanout; /* checks per unit (latency = the slowest of them) */
     int deadline_ms;
     const char *name;
     int64_t start_us, warm_us, end_us;
@@ -51,9 +53,12 @@ struct direct {
     struct hist hist;
 };
 
-struct direct_check {
+/** One unit of work: --fanout checks started together, done when the last one is (as the
+ * pipeline answers a validation after its perspectives' checks). */
+struct direct_unit {
     struct direct *d;
     int64_t sched_us;
+    int pending; /* checks of this unit still running */
 };
 
 static int64_t direct_now_us(void)
@@ -73,32 +78,37 @@ static void direct_maybe_finish(struct direct *d)
 /* called by check_start's check exactly once with the outcome */
 static void direct_done_cb(void *arg, struct check_result *res)
 {
-    struct direct_check *dc = arg;
-    struct direct *d = dc->d;
+    struct direct_unit *u = arg;
+    struct direct *d = u->d;
     int64_t now = direct_now_us();
+    bool measured = u->sched_us >= d->warm_us && u->sched_us < d->end_us;
 
     d->inflight--;
-    if (dc->sched_us >= d->warm_us && dc->sched_us < d->end_us) {
-        d->m_done++;
-        hist_record(&d->hist, (uint64_t)(now - dc->sched_us));
+    if (measured) {
         if (!res->completed) d->m_incomplete++;
         else if (res->passed) d->m_passed++;
         else d->m_failed++;
     }
     check_result_clear(res);
-    free(dc);
+    if (--u->pending > 0) return;
+    if (measured) {
+        d->m_done++;
+        hist_record(&d->hist, (uint64_t)(now - u->sched_us));
+    }
+    free(u);
     if (d->mode == DIRECT_CLOSED && !d->draining && now < d->end_us) direct_start(d, now);
     direct_maybe_finish(d);
 }
 
 static void direct_start(struct direct *d, int64_t sched_us)
 {
-    struct direct_check *dc = calloc(1, sizeof(*dc));
+    struct direct_unit *u = calloc(1, sizeof(*u));
     struct check_request req;
 
-    if (dc == NULL) abort();
-    dc->d = d;
-    dc->sched_us = sched_us;
+    if (u == NULL) abort();
+    u->d = d;
+    u->sched_us = sched_us;
+    u->pending = d->fanout;
     memset(&req, 0, sizeof(req));
     req.check_type = d->job.check_type;
     req.target = d->job.target;
@@ -106,11 +116,13 @@ static void direct_start(struct direct *d, int64_t sched_us)
     req.params = d->job.params;
     req.deadline_ms = clock_now_ms() + d->deadline_ms;
     req.trace_id = d->job.trace_id;
-    d->inflight++;
-    d->checks_total++;
-    if (d->inflight > d->max_inflight) d->max_inflight = d->inflight;
     if (sched_us >= d->warm_us && sched_us < d->end_us) d->m_started++;
-    check_start(&d->env, &req, direct_done_cb, dc);
+    for (int i = 0; i < d->fanout; i++) {
+        d->inflight++;
+        d->checks_total++;
+        if (d->inflight > d->max_inflight) d->max_inflight = d->inflight;
+        check_start(&d->env, &req, direct_done_cb, u); /* never completes synchronously */
+    }
 }
 
 /* called by libevent once the drain grace period is over */
@@ -182,12 +194,12 @@ static void direct_report(const struct direct *d)
            ms[4], (unsigned long long)d->m_passed, (unsigned long long)d->m_failed,
            (unsigned long long)d->m_incomplete);
     printf("JSON {\"scenario\":\"%s\",\"mode\":\"%s\",\"rate\":%.1f,\"concurrency\":%d,"
-           "\"duration_s\":%.2f,\"started\":%llu,\"done\":%llu,\"throughput\":%.1f,"
+           "\"fanout\":%d,\"duration_s\":%.2f,\"started\":%llu,\"done\":%llu,\"throughput\":%.1f,"
            "\"passed\":%llu,\"failed\":%llu,\"incomplete\":%llu,\"unanswered\":%llu,"
            "\"max_inflight\":%d,\"vm_hwm_kb\":%ld,\"vm_rss_kb\":%ld,\"mean_ms\":%.3f,"
            "\"cpu_us_per_check\":%.1f",
            d->name, d->mode == DIRECT_OPEN ? "open" : "closed", d->rate, d->concurrency,
-           d->duration_s, (unsigned long long)d->m_started, (unsigned long long)d->m_done, tput,
+           d->fanout, d->duration_s, (unsigned long long)d->m_started, (unsigned long long)d->m_done, tput,
            (unsigned long long)d->m_passed, (unsigned long long)d->m_failed,
            (unsigned long long)d->m_incomplete,
            (unsigned long long)(d->m_started - d->m_done), d->max_inflight,
@@ -239,7 +251,8 @@ static void direct_usage(void)
           "         (--rate R | --concurrency C) [--duration S] [--warmup S] [--drain S]\n"
           "         [--lab-http-port N] [--lab-allow-private] [--dns-timeout-ms N]\n"
           "         [--dns-tries N] [--deadline-ms N] [--http-timeout-ms N]\n"
-          "         [--name SCENARIO]\n"
+          "         [--fanout N] [--name SCENARIO]\n"
+          "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
           "  --job FILE   a msgpack job (the `j` field of a <prefix>:jobs:{region} entry)\n",
           stderr);
 }
@@ -260,6 +273,7 @@ int main(int argc, char **argv)
     d.drain_s = 15;
     d.deadline_ms = 10000;
     d.name = "direct";
+    d.fanout = 1;
     d.env.http_port = 80;
     d.env.https_port = 443;
     d.env.tls_alpn_port = 443;
@@ -301,6 +315,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-http-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.http_port = (int)v;
+        } else if (strcmp(a, "--fanout") == 0) {
+            if (direct_num(val, 1, 64, &v)) goto usage;
+            d.fanout = (int)v;
         } else if (strcmp(a, "--http-timeout-ms") == 0) {
             if (direct_num(val, 10, 600000, &v)) goto usage;
             d.env.http_timeout_ms = (int)v;
