@@ -199,7 +199,8 @@ static void direct_report(const struct direct *d)
            "\"max_inflight\":%d,\"vm_hwm_kb\":%ld,\"vm_rss_kb\":%ld,\"mean_ms\":%.3f,"
            "\"cpu_us_per_check\":%.1f",
            d->name, d->mode == DIRECT_OPEN ? "open" : "closed", d->rate, d->concurrency,
-           d->fanout, d->duration_s, (unsigned long long)d->m_started, (unsigned long long)d->m_done, tput,
+           d->fanout, d->duration_s, (unsigned long long)d->m_started,
+           (unsigned long long)d->m_done, tput,
            (unsigned long long)d->m_passed, (unsigned long long)d->m_failed,
            (unsigned long long)d->m_incomplete,
            (unsigned long long)(d->m_started - d->m_done), d->max_inflight,
