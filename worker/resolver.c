@@ -1,8 +1,10 @@
 /*
  * c-ares 1.18 channel driven by libevent: the socket-state callback keeps one embedded
  * struct event per c-ares socket in a growable slot table, I/O events call ares_process_fd, and
- * one timer armed from ares_timeout() after every interaction drives retries. Queries are built
- * by hand (ares_create_query + the DO bit in the OPT RR) and sent with ares_send.
+ * one timer drives retries. ares_timeout() walks every outstanding query, so it runs only when
+ * the timer fires; between fires the timer is just kept no later than now + the per-try
+ * timeout (see resolver_cover). Queries are built by hand (ares_create_query + the DO bit in
+ * the OPT RR) and sent with ares_send.
  */
 #include "resolver.h"
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,6 +35,9 @@ struct resolver {
     struct event_base *base;
     ares_channel channel;
     struct event timer;
+    bool timer_armed;
+    int64_t timer_due_ms; /* clock_mono_ms() when the armed timer fires */
+    int timeout_ms;       /* c-ares per-try timeout: no query times out sooner after a send */
     struct resolver_slot **slots;
     size_t nslots;
     bool destroying; /* ares_destroy is running: no new queries */
@@ -56,6 +62,14 @@ struct resolver_query_ctx {
 
 static int resolver_lib_refs;
 
+static void resolver_arm(struct resolver *r, const struct timeval *tv)
+{
+    evtimer_add(&r->timer, tv);
+    r->timer_armed = true;
+    r->timer_due_ms = clock_mono_ms() + (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
+/* Arms the timer exactly from ares_timeout() (O(outstanding queries)); after a timer fire. */
 static void resolver_rearm(struct resolver *r)
 {
     struct timeval tv, *tvp;
@@ -63,10 +77,28 @@ static void resolver_rearm(struct resolver *r)
     if (r->destroying || r->channel == NULL) return;
     tvp = ares_timeout(r->channel, NULL, &tv);
     if (tvp != NULL) {
-        evtimer_add(&r->timer, tvp);
+        resolver_arm(r, tvp);
     } else {
         evtimer_del(&r->timer);
+        r->timer_armed = false;
     }
+}
+
+/*
+ * After a send or an I/O event: c-ares (1.18, ares__send_query) gives every query it sends or
+ * resends a deadline of at least now + timeout_ms, so a timer due no later than that covers
+ * every query that can have appeared since the last exact rearm; an earlier timer already
+ * does. A timer that fires early only costs one ares_process_fd + ares_timeout.
+ */
+static void resolver_cover(struct resolver *r)
+{
+    struct timeval tv;
+
+    if (r->destroying || r->channel == NULL) return;
+    if (r->timer_armed && r->timer_due_ms <= clock_mono_ms() + r->timeout_ms) return;
+    tv.tv_sec = r->timeout_ms / 1000;
+    tv.tv_usec = (r->timeout_ms % 1000) * 1000;
+    resolver_arm(r, &tv);
 }
 
 /* Called by libevent when a c-ares socket is readable or writable. */
@@ -78,7 +110,7 @@ static void resolver_fd_cb(evutil_socket_t fd, short what, void *arg)
     ares_process_fd(r->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
                     (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
     /* s may have been released (not freed) by the state callback; only r is used below. */
-    resolver_rearm(r);
+    resolver_cover(r);
 }
 
 /* Called by libevent when the c-ares timeout expires. */
@@ -86,6 +118,7 @@ static void resolver_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct resolver *r = arg;
 
+    r->timer_armed = false;
     ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     resolver_rearm(r);
 }
@@ -175,6 +208,7 @@ struct resolver *resolver_new(struct event_base *base, const char *servers, int 
     }
     r = util_xcalloc(1, sizeof(*r));
     r->base = base;
+    r->timeout_ms = timeout_ms;
     evtimer_assign(&r->timer, base, resolver_timer_cb, r);
 
     memset(&opts, 0, sizeof(opts));
@@ -272,5 +306,5 @@ void resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolv
     q->arg = arg;
     ares_send(r->channel, qbuf, qlen, resolver_answer_cb, q);
     ares_free_string(qbuf);
-    resolver_rearm(r);
+    resolver_cover(r);
 }
