@@ -38,7 +38,7 @@ enum http_walk_state {
 /* What one family's lookup produced for the current hop. */
 struct http_walk_family {
     enum dns_lookup_status status;
-    char error[128];               /* resolver error text for DNS_LOOKUP_ERROR */
+    char error[256];               /* resolver error text for DNS_LOOKUP_ERROR */
     char ip[HTTP_WALK_IP_MAX];      /* first usable address, "" when none */
     char special[HTTP_WALK_IP_MAX]; /* first dropped special-purpose address, "" when none */
     const char *special_why;

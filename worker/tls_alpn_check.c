@@ -30,7 +30,7 @@
 #define TLS_ALPN_METHOD "acme-tls-alpn-01"
 #define TLS_ALPN_IP_MAX 64
 #define TLS_ALPN_PEER_MAX (TLS_ALPN_IP_MAX + 8)
-#define TLS_ALPN_MSG_MAX 768
+#define TLS_ALPN_MSG_MAX 1024
 
 #define TLS_ALPN_ERR_LOOKUP "mpic_error:dcv_checker:lookup"
 #define TLS_ALPN_ERR_PARAM "mpic_error:dcv_checker:parameter"
@@ -49,7 +49,7 @@ enum tls_alpn_state {
 /* What one family's lookup produced. */
 struct tls_alpn_family {
     enum dns_lookup_status status;
-    char error[128];               /* resolver error text for DNS_LOOKUP_ERROR */
+    char error[256];               /* resolver error text for DNS_LOOKUP_ERROR */
     char ip[TLS_ALPN_IP_MAX];      /* first usable address, "" when none */
     char special[TLS_ALPN_IP_MAX]; /* first dropped special-purpose address, "" when none */
     const char *special_why;
