@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "dns_lookup.h"
 #include "http_client.h"
+#include "addr_pick.h"
 #include "ipfilter.h"
 #include "log.h"
 #include "util.h"
@@ -33,15 +34,6 @@ enum http_walk_state {
     HTTP_WALK_RESOLVING = 0, /* AAAA and A lookups of the current hop's host are outstanding */
     HTTP_WALK_FETCHING = 1,  /* one HTTP request to the chosen address is in flight */
     HTTP_WALK_DONE = 2,      /* result delivered or scheduled; waiting for stragglers */
-};
-
-/* What one family's lookup produced for the current hop. */
-struct http_walk_family {
-    enum dns_lookup_status status;
-    char error[256];               /* resolver error text for DNS_LOOKUP_ERROR */
-    char ip[HTTP_WALK_IP_MAX];      /* first usable address, "" when none */
-    char special[HTTP_WALK_IP_MAX]; /* first dropped special-purpose address, "" when none */
-    const char *special_why;
 };
 
 struct http_walk {
@@ -67,8 +59,8 @@ struct http_walk {
     int redirects;
 
     int dns_pending;
-    struct http_walk_family fam6;
-    struct http_walk_family fam4;
+    struct addr_pick_family fam6;
+    struct addr_pick_family fam4;
     bool on_v6;                 /* the fetch in flight goes to fam6.ip */
     char ip[HTTP_WALK_IP_MAX];  /* address of the fetch in flight / last contacted */
 
@@ -590,51 +582,10 @@ static void http_walk_fetch_addr(struct http_walk *w, const char *ip)
     http_client_fetch(w->env->http, &o, http_walk_fetch_cb, w);
 }
 
-/* Records one family's lookup result for the current hop. */
-static void http_walk_take_answer(struct http_walk *w, struct http_walk_family *fam, int af,
-                                  const struct dns_lookup_result *res)
-{
-    size_t want = af == AF_INET6 ? 16 : 4;
-    uint16_t type = af == AF_INET6 ? 28 : 1;
-
-    fam->status = res->status;
-    util_strlcpy(fam->error, res->error, sizeof(fam->error));
-    if (res->status != DNS_LOOKUP_OK) return;
-    for (int i = 0; i < res->nrecords; i++) {
-        const struct dns_record *rec = &res->records[i];
-        const char *why;
-        char text[HTTP_WALK_IP_MAX];
-
-        if (rec->type != type || rec->rdlen != want || rec->rdata == NULL) continue;
-        why = af == AF_INET6 ? ipfilter_classify6(rec->rdata) : ipfilter_classify4(rec->rdata);
-        if (inet_ntop(af, rec->rdata, text, sizeof(text)) == NULL) continue;
-        if (why != NULL && !w->env->allow_private_targets) {
-            if (fam->special[0] == '\0') {
-                util_strlcpy(fam->special, text, sizeof(fam->special));
-                fam->special_why = why;
-            }
-            continue;
-        }
-        util_strlcpy(fam->ip, text, sizeof(fam->ip));
-        return; /* only the first usable address per family is tried (as Boulder does) */
-    }
-}
-
-static const char *http_walk_status_name(enum dns_lookup_status s)
-{
-    switch (s) {
-    case DNS_LOOKUP_OK: return "NOERROR";
-    case DNS_LOOKUP_NODATA: return "NODATA";
-    case DNS_LOOKUP_NXDOMAIN: return "NXDOMAIN";
-    case DNS_LOOKUP_ERROR: return "ERROR";
-    }
-    return "?";
-}
-
 /* Both lookups are back: pick an address or fail. */
 static void http_walk_resolved(struct http_walk *w)
 {
-    const struct http_walk_family *f6 = &w->fam6, *f4 = &w->fam4;
+    const struct addr_pick_family *f6 = &w->fam6, *f4 = &w->fam4;
 
     if (f6->ip[0] != '\0') {
         http_walk_fetch_addr(w, f6->ip);
@@ -646,16 +597,16 @@ static void http_walk_resolved(struct http_walk *w)
                        "Error message: %s does not exist (resolving %s)",
                        w->host, w->url);
     } else if (f6->status == DNS_LOOKUP_ERROR || f4->status == DNS_LOOKUP_ERROR) {
-        const struct http_walk_family *fe = f4->status == DNS_LOOKUP_ERROR ? f4 : f6;
+        const struct addr_pick_family *fe = f4->status == DNS_LOOKUP_ERROR ? f4 : f6;
         http_walk_fail(w, false, HTTP_WALK_ERR_LOOKUP,
                        "There was an error looking up the DCV record. Error type: %s, Error "
                        "message: AAAA %s%s%s, A %s%s%s (resolving %s for %s)",
                        fe->error[0] != '\0' ? fe->error : "ERROR",
-                       http_walk_status_name(f6->status), f6->error[0] != '\0' ? " " : "",
-                       f6->error, http_walk_status_name(f4->status),
+                       addr_pick_status_name(f6->status), f6->error[0] != '\0' ? " " : "",
+                       f6->error, addr_pick_status_name(f4->status),
                        f4->error[0] != '\0' ? " " : "", f4->error, w->host, w->url);
     } else if (f6->special[0] != '\0' || f4->special[0] != '\0') {
-        const struct http_walk_family *f = f6->special[0] != '\0' ? f6 : f4;
+        const struct addr_pick_family *f = f6->special[0] != '\0' ? f6 : f4;
         http_walk_fail(w, false, HTTP_WALK_ERR_LOOKUP,
                        "No valid IP addresses found for %s: only special-purpose addresses "
                        "such as %s (%s) (resolving for %s)",
@@ -675,7 +626,7 @@ static void http_walk_dns6_cb(void *arg, const struct dns_lookup_result *res)
 
     w->outstanding--;
     if (w->state != HTTP_WALK_DONE) {
-        http_walk_take_answer(w, &w->fam6, AF_INET6, res);
+        addr_pick_take(&w->fam6, AF_INET6, res, w->env->allow_private_targets);
         if (--w->dns_pending == 0) http_walk_resolved(w);
     }
     http_walk_maybe_free(w);
@@ -688,7 +639,7 @@ static void http_walk_dns4_cb(void *arg, const struct dns_lookup_result *res)
 
     w->outstanding--;
     if (w->state != HTTP_WALK_DONE) {
-        http_walk_take_answer(w, &w->fam4, AF_INET, res);
+        addr_pick_take(&w->fam4, AF_INET, res, w->env->allow_private_targets);
         if (--w->dns_pending == 0) http_walk_resolved(w);
     }
     http_walk_maybe_free(w);

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "dns_lookup.h"
 #include "dnsname.h"
+#include "addr_pick.h"
 #include "ipfilter.h"
 #include "log.h"
 #include "util.h"
@@ -46,15 +47,6 @@ enum tls_alpn_state {
     TLS_ALPN_DONE = 3,        /* callback called; waiting for outstanding lookups */
 };
 
-/* What one family's lookup produced. */
-struct tls_alpn_family {
-    enum dns_lookup_status status;
-    char error[256];               /* resolver error text for DNS_LOOKUP_ERROR */
-    char ip[TLS_ALPN_IP_MAX];      /* first usable address, "" when none */
-    char special[TLS_ALPN_IP_MAX]; /* first dropped special-purpose address, "" when none */
-    const char *special_why;
-};
-
 struct tls_alpn {
     const struct check_env *env;
     check_done_cb cb;
@@ -68,8 +60,8 @@ struct tls_alpn {
     struct acme_cert_expect expect;
 
     int dns_pending;
-    struct tls_alpn_family fam6;
-    struct tls_alpn_family fam4;
+    struct addr_pick_family fam6;
+    struct addr_pick_family fam4;
     bool on_v6;                   /* the connection in progress goes to fam6.ip */
     char ip[TLS_ALPN_IP_MAX];     /* address contacted last */
     char peer[TLS_ALPN_PEER_MAX]; /* "ip:port" / "[ip]:port" for messages */
@@ -455,51 +447,10 @@ bad_addr:
 
 /* ---------------------------------------------------------------------- resolution ---- */
 
-/* Records one family's lookup result: the first usable address, or the first special one. */
-static void tls_alpn_take_answer(struct tls_alpn *t, struct tls_alpn_family *fam, int af,
-                                 const struct dns_lookup_result *res)
-{
-    size_t want = af == AF_INET6 ? 16 : 4;
-    uint16_t type = af == AF_INET6 ? 28 : 1;
-
-    fam->status = res->status;
-    util_strlcpy(fam->error, res->error, sizeof(fam->error));
-    if (res->status != DNS_LOOKUP_OK) return;
-    for (int i = 0; i < res->nrecords; i++) {
-        const struct dns_record *rec = &res->records[i];
-        const char *why;
-        char text[TLS_ALPN_IP_MAX];
-
-        if (rec->type != type || rec->rdlen != want || rec->rdata == NULL) continue;
-        why = af == AF_INET6 ? ipfilter_classify6(rec->rdata) : ipfilter_classify4(rec->rdata);
-        if (inet_ntop(af, rec->rdata, text, sizeof(text)) == NULL) continue;
-        if (why != NULL && !t->env->allow_private_targets) {
-            if (fam->special[0] == '\0') {
-                util_strlcpy(fam->special, text, sizeof(fam->special));
-                fam->special_why = why;
-            }
-            continue;
-        }
-        util_strlcpy(fam->ip, text, sizeof(fam->ip));
-        return; /* only the first usable address per family is tried (as Boulder does) */
-    }
-}
-
-static const char *tls_alpn_status_name(enum dns_lookup_status s)
-{
-    switch (s) {
-    case DNS_LOOKUP_OK: return "NOERROR";
-    case DNS_LOOKUP_NODATA: return "NODATA";
-    case DNS_LOOKUP_NXDOMAIN: return "NXDOMAIN";
-    case DNS_LOOKUP_ERROR: return "ERROR";
-    }
-    return "?";
-}
-
 /* Both lookups are back: pick an address or fail. */
 static void tls_alpn_resolved(struct tls_alpn *t)
 {
-    const struct tls_alpn_family *f6 = &t->fam6, *f4 = &t->fam4;
+    const struct addr_pick_family *f6 = &t->fam6, *f4 = &t->fam4;
 
     if (f6->ip[0] != '\0') {
         tls_alpn_connect_addr(t, f6->ip);
@@ -511,16 +462,16 @@ static void tls_alpn_resolved(struct tls_alpn *t)
                       "Error message: %s does not exist",
                       t->target);
     } else if (f6->status == DNS_LOOKUP_ERROR || f4->status == DNS_LOOKUP_ERROR) {
-        const struct tls_alpn_family *fe = f4->status == DNS_LOOKUP_ERROR ? f4 : f6;
+        const struct addr_pick_family *fe = f4->status == DNS_LOOKUP_ERROR ? f4 : f6;
         tls_alpn_fail(t, false, TLS_ALPN_ERR_LOOKUP,
                       "There was an error looking up the DCV record. Error type: %s, Error "
                       "message: AAAA %s%s%s, A %s%s%s (resolving %s)",
                       fe->error[0] != '\0' ? fe->error : "ERROR",
-                      tls_alpn_status_name(f6->status), f6->error[0] != '\0' ? " " : "",
-                      f6->error, tls_alpn_status_name(f4->status),
+                      addr_pick_status_name(f6->status), f6->error[0] != '\0' ? " " : "",
+                      f6->error, addr_pick_status_name(f4->status),
                       f4->error[0] != '\0' ? " " : "", f4->error, t->target);
     } else if (f6->special[0] != '\0' || f4->special[0] != '\0') {
-        const struct tls_alpn_family *f = f6->special[0] != '\0' ? f6 : f4;
+        const struct addr_pick_family *f = f6->special[0] != '\0' ? f6 : f4;
         tls_alpn_fail(t, false, TLS_ALPN_ERR_LOOKUP,
                       "No valid IP addresses found for %s: only special-purpose addresses such "
                       "as %s (%s)",
@@ -543,7 +494,7 @@ static void tls_alpn_dns6_cb(void *arg, const struct dns_lookup_result *res)
         tls_alpn_maybe_free(t);
         return;
     }
-    tls_alpn_take_answer(t, &t->fam6, AF_INET6, res);
+    addr_pick_take(&t->fam6, AF_INET6, res, t->env->allow_private_targets);
     if (--t->dns_pending == 0) tls_alpn_resolved(t);
 }
 
@@ -557,7 +508,7 @@ static void tls_alpn_dns4_cb(void *arg, const struct dns_lookup_result *res)
         tls_alpn_maybe_free(t);
         return;
     }
-    tls_alpn_take_answer(t, &t->fam4, AF_INET, res);
+    addr_pick_take(&t->fam4, AF_INET, res, t->env->allow_private_targets);
     if (--t->dns_pending == 0) tls_alpn_resolved(t);
 }
 
