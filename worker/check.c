@@ -38,6 +38,19 @@ void check_result_add_error(struct check_result *res, const char *type, const ch
     res->nerrors++;
 }
 
+void check_result_add_error_at(struct check_result *res, const struct check_env *env,
+                               const char *type, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    check_result_add_error(res, type, "%s (perspective %s)", msg,
+                           env->perspective != NULL ? env->perspective : "?");
+}
+
 void check_result_clear(struct check_result *res)
 {
     for (int i = 0; i < res->nerrors; i++) {

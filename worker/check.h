@@ -87,6 +87,10 @@ void check_deadline_cancel(struct check_deadline *d);
 /** Appends an error (ignored beyond CHECK_MAX_ERRORS). */
 void check_result_add_error(struct check_result *res, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/** Appends an error whose message ends with " (perspective <env->perspective>)". */
+void check_result_add_error_at(struct check_result *res, const struct check_env *env,
+                               const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /** Frees errors and details; leaves the struct zeroed. */
 void check_result_clear(struct check_result *res);
 /** Builds the CheckResponse object {check_completed, check_passed, errors, timestamp_ns,

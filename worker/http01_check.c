@@ -110,22 +110,6 @@ static void http01_free(struct http01 *h)
     free(h);
 }
 
-/* Adds one error suffixed with the perspective. */
-static void http01_error(struct http01 *h, struct check_result *res, const char *type,
-                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void http01_error(struct http01 *h, struct check_result *res, const char *type,
-                         const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    check_result_add_error(res, type, "%s (perspective %s)", msg,
-                           h->env->perspective != NULL ? h->env->perspective : "?");
-}
-
 /* called by http_walk once with the final response or the failure */
 static void http01_walk_done(void *arg, const struct http_walk_result *r)
 {
@@ -139,22 +123,24 @@ static void http01_walk_done(void *arg, const struct http_walk_result *r)
         res.completed = r->completed;
         check_result_add_error(&res, r->error_type, "%s", r->message);
     } else if (r->status != 200) {
-        http01_error(h, &res, HTTP_WALK_ERR_HTTP,
-                     "An HTTP error occurred: Response status %ld from %s (%s)", r->status,
-                     r->url, r->ip);
+        check_result_add_error_at(&res, h->env, HTTP_WALK_ERR_HTTP,
+                                  "An HTTP error occurred: Response status %ld from %s (%s)",
+                                  r->status, r->url, r->ip);
     } else {
         enum http01_body_verdict v = http01_body_check(r->body, r->body_len, r->body_too_large,
                                                        h->key_auth, h->key_auth_len);
         if (v == HTTP01_BODY_TOO_LARGE) {
-            http01_error(h, &res, HTTP01_ERR_MISMATCH,
-                         "The challenge response body is too large (more than %zu bytes) at %s "
-                         "(%s)",
-                         h->body_limit, r->url, r->ip);
+            check_result_add_error_at(
+                &res, h->env, HTTP01_ERR_MISMATCH,
+                "The challenge response body is too large (more than %zu bytes) at %s "
+                "(%s)",
+                h->body_limit, r->url, r->ip);
         } else if (v == HTTP01_BODY_MISMATCH) {
-            http01_error(h, &res, HTTP01_ERR_MISMATCH,
-                         "The challenge response at %s (%s) does not match the expected key "
-                         "authorization",
-                         r->url, r->ip);
+            check_result_add_error_at(
+                &res, h->env, HTTP01_ERR_MISMATCH,
+                "The challenge response at %s (%s) does not match the expected key "
+                "authorization",
+                r->url, r->ip);
         } else {
             res.passed = true;
         }
@@ -219,8 +205,9 @@ param_fail: {
     res.details = json_pack("{s:s,s:n,s:n,s:n,s:n}", "validation_method", HTTP01_METHOD,
                             "response_history", "response_url", "response_status_code",
                             "response_page");
-    http01_error(h, &res, HTTP01_ERR_PARAM, "Invalid acme-http-01 parameters for %s: %s",
-                 req->target != NULL ? req->target : "?", err);
+    check_result_add_error_at(&res, h->env, HTTP01_ERR_PARAM,
+                              "Invalid acme-http-01 parameters for %s: %s",
+                              req->target != NULL ? req->target : "?", err);
     res.timestamp_ns = clock_real_ns();
     check_finish_later(env->base, cb, arg, &res);
     http01_free(h);

@@ -186,8 +186,7 @@ static void tls_alpn_fail(struct tls_alpn *t, bool completed, const char *type, 
     va_end(ap);
     t->res.completed = completed;
     t->res.passed = false;
-    check_result_add_error(&t->res, type, "%s (perspective %s)", msg,
-                           t->env->perspective != NULL ? t->env->perspective : "?");
+    check_result_add_error_at(&t->res, t->env, type, "%s", msg);
     log_debug("tls-alpn: %s: %s", type, msg);
     tls_alpn_finish(t);
 }

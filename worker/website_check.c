@@ -125,22 +125,6 @@ static void website_free(struct website *w)
     free(w);
 }
 
-/* Adds one error suffixed with the perspective. */
-static void website_error(struct website *w, struct check_result *res, const char *type,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void website_error(struct website *w, struct check_result *res, const char *type,
-                          const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    check_result_add_error(res, type, "%s (perspective %s)", msg,
-                           w->env->perspective != NULL ? w->env->perspective : "?");
-}
-
 /* called by http_walk once with the final response or the failure */
 static void website_walk_done(void *arg, const struct http_walk_result *r)
 {
@@ -154,24 +138,25 @@ static void website_walk_done(void *arg, const struct http_walk_result *r)
         res.completed = r->completed;
         check_result_add_error(&res, r->error_type, "%s", r->message);
     } else if (r->status < 200 || r->status > 299) {
-        website_error(w, &res, HTTP_WALK_ERR_HTTP,
-                      "An HTTP error occurred: Response status %ld from %s (%s)", r->status,
-                      r->url, r->ip);
+        check_result_add_error_at(&res, w->env, HTTP_WALK_ERR_HTTP,
+                                  "An HTTP error occurred: Response status %ld from %s (%s)",
+                                  r->status, r->url, r->ip);
     } else {
-        enum website_verdict v = website_body_match(r->body, r->body_len, w->challenge,
-                                                    w->challenge_len, w->exact_case,
-                                                    w->have_regex ? &w->re : NULL);
+        enum website_verdict v =
+            website_body_match(r->body, r->body_len, w->challenge, w->challenge_len, w->exact_case,
+                               w->have_regex ? &w->re : NULL);
         if (v == WEBSITE_NO_VALUE) {
-            website_error(w, &res, WEBSITE_ERR_MISMATCH,
-                          "The challenge value was not found in the first %zu bytes of the "
-                          "page at %s (%s)%s",
-                          r->body_len, r->url, r->ip,
-                          w->exact_case ? "" : " (case-insensitive)");
+            check_result_add_error_at(
+                &res, w->env, WEBSITE_ERR_MISMATCH,
+                "The challenge value was not found in the first %zu bytes of the "
+                "page at %s (%s)%s",
+                r->body_len, r->url, r->ip, w->exact_case ? "" : " (case-insensitive)");
         } else if (v == WEBSITE_NO_REGEX) {
-            website_error(w, &res, WEBSITE_ERR_MISMATCH,
-                          "The page at %s (%s) holds the challenge value but does not match "
-                          "match_regex",
-                          r->url, r->ip);
+            check_result_add_error_at(
+                &res, w->env, WEBSITE_ERR_MISMATCH,
+                "The page at %s (%s) holds the challenge value but does not match "
+                "match_regex",
+                r->url, r->ip);
         } else {
             res.passed = true;
         }
@@ -276,8 +261,9 @@ param_fail: {
     res.details = json_pack("{s:s,s:n,s:n,s:n,s:n}", "validation_method", WEBSITE_METHOD,
                             "response_history", "response_url", "response_status_code",
                             "response_page");
-    website_error(w, &res, WEBSITE_ERR_PARAM, "Invalid website-change parameters for %s: %s",
-                  req->target != NULL ? req->target : "?", err);
+    check_result_add_error_at(&res, w->env, WEBSITE_ERR_PARAM,
+                              "Invalid website-change parameters for %s: %s",
+                              req->target != NULL ? req->target : "?", err);
     res.timestamp_ns = clock_real_ns();
     check_finish_later(env->base, cb, arg, &res);
     website_free(w);
