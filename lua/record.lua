@@ -37,10 +37,13 @@ if not member then return {'foreign'} end
 local status = 'dup'
 if redis.call('HSETNX', KEYS[3], field, ARGV[2]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[2], ttl)
-    redis.call('PEXPIRE', KEYS[3], ttl)
+  -- the first outcome created both hashes: give them the record's TTL once, not per result
+  if redis.call('HLEN', KEYS[3]) == 1 then
+    local ttl = redis.call('PTTL', KEYS[1])
+    if ttl > 0 then
+      redis.call('PEXPIRE', KEYS[2], ttl)
+      redis.call('PEXPIRE', KEYS[3], ttl)
+    end
   end
   status = 'ok'
 end
