@@ -5,13 +5,15 @@ TLS; no client certificate, one from another CA, plain HTTP on the TLS port and 
 client all fail before any HTTP exchange, while the coordinator keeps serving. A private key
 file readable by group/other (0644), a key that does not match the certificate and a
 half-configured section stop the coordinator at startup with exit 2 and a message naming the
-key. The certificates are made by the test (tlspki.py).
+key. A client stalling in the TLS handshake is closed by coordinator.request_read_timeout_ms.
+The certificates are made by the test (tlspki.py).
 """
 import json
 import os
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -45,7 +47,8 @@ def tls_section(pki, **over):
 def fleet(make_fleet, knot_honest, pki):
     good = tlspki.client_context(pki["server_ca"], pki["client"])
     return make_fleet(mpiclab.uniform_workers(knot_honest.address), name="tls",
-                      coordinator={"tls": tls_section(pki)}, client_ssl=good)
+                      coordinator={"tls": tls_section(pki), "request_read_timeout_ms": 3000},
+                      client_ssl=good)
 
 
 def port(fleet):
@@ -138,6 +141,21 @@ def test_tls_1_1_client_is_refused(fleet, pki):
                                max_version=ssl.TLSVersion.TLSv1_2,
                                min_version=ssl.TLSVersion.TLSv1)
     assert https_get(fleet, ok).status == 200
+
+
+@pytest.mark.parametrize("first_bytes", [b"", b"\x16\x03\x01\x00\xc8\x01"])
+def test_stalled_tls_handshake_is_closed(fleet, first_bytes):
+    """Nothing, or the first bytes of a ClientHello, then silence: closed at the deadline."""
+    with socket.create_connection(("127.0.0.1", port(fleet)), timeout=15) as s:
+        t0 = time.monotonic()
+        s.sendall(first_bytes)
+        try:
+            got = s.recv(4096)
+        except ConnectionResetError:
+            got = b""
+        took = time.monotonic() - t0
+    assert got == b"" and 2.5 <= took < 12.0, (got, took)
+    assert fleet.get("/healthz").status == 200
 
 
 def start_coordinator(workdir, fleet, tls, name):
