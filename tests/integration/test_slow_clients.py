@@ -10,6 +10,7 @@ one of the open ones goes away.
 """
 import concurrent.futures
 import http.client
+import re
 import socket
 import time
 
@@ -73,7 +74,17 @@ def assert_cut(result):
     assert took < DEADLINE_S + MARGIN_S, result
 
 
+def closed_total(fleet, reason):
+    """mpic_http_connections_closed_total{reason=...} from /metrics (0 when absent)."""
+    resp = fleet.get("/metrics")
+    assert resp.status == 200, resp
+    m = re.search(r'^mpic_http_connections_closed_total\{reason="%s"\} (\S+)$' % reason,
+                  resp.body, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
 def test_trickled_headers_are_cut_while_others_are_served(fleet):
+    before = closed_total(fleet, "read_timeout")
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         slow = [pool.submit(trickle, connect(fleet), ENDLESS_HEADER) for _ in range(10)]
         body = expect_200(fleet.post(caa_body("permit.mpic.test")))
@@ -82,6 +93,7 @@ def test_trickled_headers_are_cut_while_others_are_served(fleet):
         for f in slow:
             assert_cut(f.result(DEADLINE_S + MARGIN_S + 10))
     assert fleet.get("/healthz").status == 200
+    assert closed_total(fleet, "read_timeout") >= before + 10
 
 
 def test_trickled_body_after_complete_headers_is_cut(fleet):
@@ -153,5 +165,6 @@ def test_connections_over_max_connections_are_closed(capped):
         except OSError:
             return False
     mpiclab.wait_until(served, 15.0, "a connection slot to free up")
+    assert closed_total(capped, "max_connections") >= 1
     for s in held[1:]:
         s.close()
