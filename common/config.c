@@ -90,6 +90,9 @@ static const struct config_key config_keys[] = {
     KEY_INT("coordinator", "target_cooldown_ms", target_cooldown_ms, 0, 86400000),
     KEY_INT("coordinator", "max_inflight_requests", max_inflight_requests, 1, 10000000),
     KEY_INT("coordinator", "http_timeout_ms", http_timeout_ms, 100, 600000),
+    KEY_INT("coordinator", "request_read_timeout_ms", request_read_timeout_ms, 100, 600000),
+    KEY_INT("coordinator", "max_connections", max_connections, 1, 1000000),
+    KEY_SPECIAL("coordinator", "tls"),
     {"coordinator", "clock_override", CFG_DATE, offsetof(struct config, clock_override_ms), 0, 0, 0},
     KEY_STR("worker", "perspective", worker_perspective),
     KEY_SPECIAL("worker", "listen"),
@@ -137,6 +140,8 @@ void config_defaults(struct config *cfg)
     cfg->result_retention_s = 86400;
     cfg->max_inflight_requests = 10000;
     cfg->http_timeout_ms = 30000;
+    cfg->request_read_timeout_ms = 10000;
+    cfg->max_connections = 4096;
     cfg->clock_override_ms = -1;
     cfg->metrics_anomaly_window_s = 600;
     cfg->metrics_stream_sample_ms = 5000;
@@ -383,6 +388,7 @@ static int config_set_key(struct config *cfg, const char *section, const char *n
     if (strcmp(name, "perspectives") == 0) return config_parse_perspectives(cfg, v, err, errlen);
     if (strcmp(name, "seal") == 0) return secconf_parse_seal(&cfg->sec, v, err, errlen);
     if (strcmp(name, "api_auth") == 0) return secconf_parse_api_auth(&cfg->sec, v, err, errlen);
+    if (strcmp(name, "tls") == 0) return tlsconf_parse(&cfg->tls, v, err, errlen);
     if (strcmp(name, "caa_domains") == 0)
         return config_parse_string_list(v, path, &cfg->caa_domains[0][0],
                                         sizeof(cfg->caa_domains[0]), CONFIG_MAX_CAA_DOMAINS,

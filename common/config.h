@@ -13,6 +13,7 @@
 #include "log.h"
 #include "perspective.h"
 #include "secconf.h"
+#include "tlsconf.h"
 
 #define CONFIG_MAX_PERSPECTIVES 64
 #define CONFIG_MAX_RESOLVERS 4
@@ -66,6 +67,9 @@ struct config {
     int target_cooldown_ms;    /* 0: off; else failed targets answer 429 for this long */
     int max_inflight_requests;
     int http_timeout_ms;
+    int request_read_timeout_ms; /* accept/previous reply -> complete request (slowloris) */
+    int max_connections;         /* open HTTP connections per coordinator */
+    struct tlsconf tls;          /* coordinator.tls: HTTPS listener, client certificates */
     int64_t clock_override_ms; /* -1: none */
 
     /* metrics and security alerts (coordinator) */

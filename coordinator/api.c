@@ -18,6 +18,7 @@
 #include "cmetrics.h"
 #include "cooldown.h"
 #include "cohort.h"
+#include "connguard.h"
 #include "due.h"
 #include "httpd.h"
 #include "jobs.h"
@@ -556,8 +557,8 @@ static void api_notfound_cb(struct evhttp_request *req, void *arg)
 
 void api_register(struct coord *co, struct evhttp *http)
 {
-    evhttp_set_cb(http, "/mpic", api_mpic_cb, co);
-    evhttp_set_cb(http, "/healthz", api_healthz_cb, co);
-    evhttp_set_cb(http, "/metrics", cmetrics_http_cb, co);
-    evhttp_set_gencb(http, api_notfound_cb, co);
+    connguard_set_cb(co->http_guard, http, "/mpic", api_mpic_cb, co);
+    connguard_set_cb(co->http_guard, http, "/healthz", api_healthz_cb, co);
+    connguard_set_cb(co->http_guard, http, "/metrics", cmetrics_http_cb, co);
+    connguard_set_cb(co->http_guard, http, NULL, api_notfound_cb, co);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "connguard.h"
 #include "log.h"
 #include "metrics.h"
 #include "pending.h"
@@ -42,6 +43,8 @@ static struct {
         *window_results, *stream_length, *stream_undelivered, *stream_pending,
         *stream_oldest_age, *redis_rtt, *inflight, *reclaimed, *alerts, *webhooks, *webhook_queue,
         *sample_errors;
+    struct metrics_family *http_conns, *http_closed; /* connguard.c */
+    unsigned long http_timeouts_seen, http_refused_seen;
 } cm;
 
 static const char *const L_CT[] = {"check_type", NULL};
@@ -54,6 +57,7 @@ static const char *const L_P[] = {"perspective", NULL};
 static const char *const L_STREAM[] = {"stream", "region", NULL};
 static const char *const L_RESULT[] = {"result", NULL};
 static const char *const L_EVENT[] = {"event", NULL};
+static const char *const L_REASON[] = {"reason", NULL};
 
 static const double B_REQUEST[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 static const double B_CHECK[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 45};
@@ -80,6 +84,16 @@ static void cmetrics_collect(void *arg)
     struct coord *co = arg;
     int64_t now = clock_mono_ms();
     metrics_set(cm.inflight, NULL, (double)pending_table_count(co->pending));
+    if (co->http_guard != NULL) {
+        static const char *const timeout[] = {"read_timeout"}, *const cap[] = {"max_connections"};
+        unsigned long t = connguard_timeouts(co->http_guard);
+        unsigned long r = connguard_refused(co->http_guard);
+        metrics_set(cm.http_conns, NULL, (double)connguard_count(co->http_guard));
+        metrics_add(cm.http_closed, timeout, (double)(t - cm.http_timeouts_seen));
+        metrics_add(cm.http_closed, cap, (double)(r - cm.http_refused_seen));
+        cm.http_timeouts_seen = t;
+        cm.http_refused_seen = r;
+    }
     for (int i = 0; i < co->cfg->nperspectives; i++) {
         const char *v[] = {co->cfg->perspectives[i].code};
         uint64_t total, hits;
@@ -265,6 +279,12 @@ void cmetrics_init(struct coord *co)
                        "Round trip of a PING on the coordinator's command connection "
                        "(queueing behind other commands included).",
                        NULL, B_REDIS, (int)MPIC_ARRAY_LEN(B_REDIS));
+    cm.http_conns = fam(METRICS_GAUGE, "mpic_http_connections",
+                        "Open HTTP(S) connections of the coordinator listener.", NULL, NULL, 0);
+    cm.http_closed = fam(METRICS_COUNTER, "mpic_http_connections_closed_total",
+                         "Connections the listener closed: read_timeout (no complete request "
+                         "within coordinator.request_read_timeout_ms), max_connections.",
+                         L_REASON, NULL, 0);
     cm.inflight = fam(METRICS_GAUGE, "mpic_inflight_requests",
                       "HTTP requests this coordinator holds while waiting for a verdict.", NULL,
                       NULL, 0);

@@ -15,6 +15,7 @@
 #include "redis_client.h"
 
 struct pending_table;
+struct connguard;
 
 struct coord {
     struct event_base *base;
@@ -26,6 +27,7 @@ struct coord {
     bool groups_ready;            /* consumer groups exist (jobs per region, results) */
     bool draining;                /* SIGTERM received: answer new requests with 503 */
     struct pending_table *pending; /* HTTP requests this process holds, by request id */
+    struct connguard *http_guard;  /* listener guard: read deadline, TLS (NULL in tests) */
     char results_key[KEYS_MAX];
     char due_key[KEYS_MAX];
     char replies_key[KEYS_MAX];

@@ -19,6 +19,7 @@
 #include "cmetrics.h"
 #include "clock.h"
 #include "config.h"
+#include "connguard.h"
 #include "sealmsg.h"
 #include "coord.h"
 #include "due.h"
@@ -42,6 +43,7 @@ struct coordinator {
     bool groups_failed;
     struct event *sigterm, *sigint, *drain_timer;
     struct event *groups_retry; /* group creation failed on a live connection */
+    SSL_CTX *tls;               /* coordinator.tls, NULL: plain HTTP */
     int64_t drain_deadline;
 };
 
@@ -254,6 +256,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-coordinator: %s\n", err);
         return 2;
     }
+    if (c.cfg.tls.enabled &&
+        (c.tls = tlsconf_server_ctx(&c.cfg.tls, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "mpic-coordinator: %s\n", err);
+        return 2;
+    }
     if (export_audit) return audit_export_run(&c.cfg, since, stdout) < 0 ? 1 : 0;
     log_init("coordinator");
     log_set_level(c.cfg.log_level);
@@ -289,6 +296,11 @@ int main(int argc, char **argv)
     http = httpd_new(c.co.base, c.cfg.listen.host, c.cfg.listen.port, COORD_MAX_BODY,
                      c.cfg.http_timeout_ms);
     if (http == NULL) goto done;
+    c.co.http_guard = connguard_new(c.co.base, http, &(struct connguard_opts){
+        .read_timeout_ms = c.cfg.request_read_timeout_ms,
+        .max_connections = c.cfg.max_connections,
+        .ssl_ctx = c.tls,
+    });
     cmetrics_init(&c.co);
     alerts_init(&c.co);
     api_register(&c.co, http);
@@ -302,9 +314,9 @@ int main(int argc, char **argv)
     redis_client_start(c.co.cmd);
     redis_client_start(c.co.rblock);
     redis_client_start(c.co.pblock);
-    log_info("%s listening on %s:%d, redis %s:%d, %d perspectives, key prefix %s", c.co.id,
-             c.cfg.listen.host, c.cfg.listen.port, c.cfg.redis.host, c.cfg.redis.port,
-             c.cfg.nperspectives, c.cfg.key_prefix);
+    log_info("%s listening on %s://%s:%d, redis %s:%d, %d perspectives, key prefix %s",
+             c.co.id, c.tls ? "https" : "http", c.cfg.listen.host, c.cfg.listen.port,
+             c.cfg.redis.host, c.cfg.redis.port, c.cfg.nperspectives, c.cfg.key_prefix);
     event_base_dispatch(c.co.base);
     log_info("stopped");
     rc = 0;
@@ -312,6 +324,8 @@ int main(int argc, char **argv)
 done:
     due_shutdown(&c.co);
     if (http) evhttp_free(http);
+    connguard_free(c.co.http_guard); /* after evhttp_free: it closed every connection */
+    if (c.tls) SSL_CTX_free(c.tls);
     if (c.sigterm) event_free(c.sigterm);
     if (c.sigint) event_free(c.sigint);
     if (c.drain_timer) event_free(c.drain_timer);

@@ -178,11 +178,13 @@ class Process:
                 return False
         wait_until(ready, timeout, f"{self.name} to accept TCP on {host}:{port}")
 
-    def wait_for_http(self, host, port, path="/healthz", status=200, timeout=10.0):
+    def wait_for_http(self, host, port, path="/healthz", status=200, timeout=10.0,
+                      ssl_context=None):
         def ready():
             self.check_alive()
             try:
-                return http_request(host, port, "GET", path, timeout=1.0).status == status
+                return http_request(host, port, "GET", path, timeout=1.0,
+                                    ssl_context=ssl_context).status == status
             except OSError:
                 return False
         wait_until(ready, timeout, f"{self.name}: GET http://{host}:{port}{path} == {status}")
@@ -236,8 +238,12 @@ class Response:
         return f"<Response {self.status} {self.body[:2000]!r}>"
 
 
-def http_request(host, port, method, path, body=None, headers=None, timeout=15.0):
-    """One HTTP/1.1 request on a new connection; body may be bytes, str or a JSON value."""
+def http_request(host, port, method, path, body=None, headers=None, timeout=15.0,
+                 ssl_context=None):
+    """
+    One HTTP/1.1 request on a new connection; body may be bytes, str or a JSON value.
+    With ssl_context (an ssl.SSLContext) the request goes over HTTPS.
+    """
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
     if isinstance(body, str):
@@ -245,7 +251,10 @@ def http_request(host, port, method, path, body=None, headers=None, timeout=15.0
     hdrs = {"Content-Type": "application/json"} if body is not None else {}
     hdrs.update(headers or {})
     t0 = time.monotonic()
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    if ssl_context is not None:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl_context)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=hdrs)
         resp = conn.getresponse()
@@ -508,14 +517,16 @@ class Fleet:
     mpic-coordinator processes and workers per perspective. workers maps a perspective code to
     a list of per-worker option dicts: resolver ("IP:PORT" or a list), http_port (lab),
     allow_private (bool, default True), args (extra argv). worker: extra keys of the config's
-    "worker" section (timeouts).
+    "worker" section (timeouts). client_ssl: an ssl.SSLContext for a coordinator configured
+    with coordinator.tls (health checks and the request helpers then use HTTPS).
     """
 
     def __init__(self, workdir, redis, workers, name="fleet", perspectives=None,
                  coordinator=None, streams=None, ncoordinators=1, log_level=None, worker=None,
-                 seal=True, coordinator_args=None):
+                 seal=True, coordinator_args=None, client_ssl=None):
         self.name = f"{name}-{random.randrange(16**6):06x}"
         self.coordinator_args = list(coordinator_args or [])
+        self.client_ssl = client_ssl
         self.workdir = workdir
         self.redis = redis
         self.perspectives = perspectives or STANDARD_PERSPECTIVES
@@ -594,7 +605,8 @@ class Fleet:
                 for opts in opts_list:
                     self.start_worker(code, opts, wait=False)
             for i, p in enumerate(self.coordinators):
-                p.wait_for_http("127.0.0.1", self.coordinator_ports[i], "/healthz", 200, 15.0)
+                p.wait_for_http("127.0.0.1", self.coordinator_ports[i], "/healthz", 200, 15.0,
+                                ssl_context=self.client_ssl)
             if wait_workers:
                 for procs in self.workers.values():
                     for p in procs:
@@ -644,15 +656,17 @@ class Fleet:
     # -- requests
     def post(self, body, timeout=30.0, coordinator=0, path="/mpic", headers=None):
         return http_request("127.0.0.1", self.coordinator_ports[coordinator], "POST", path,
-                            body, headers=headers, timeout=timeout)
+                            body, headers=headers, timeout=timeout,
+                            ssl_context=self.client_ssl)
 
     def get(self, path, coordinator=0, timeout=10.0):
         return http_request("127.0.0.1", self.coordinator_ports[coordinator], "GET", path,
-                            timeout=timeout)
+                            timeout=timeout, ssl_context=self.client_ssl)
 
     def request(self, method, path, body=None, coordinator=0, timeout=10.0, headers=None):
         return http_request("127.0.0.1", self.coordinator_ports[coordinator], method, path,
-                            body, headers=headers, timeout=timeout)
+                            body, headers=headers, timeout=timeout,
+                            ssl_context=self.client_ssl)
 
 
 class FleetPool:

@@ -5,8 +5,9 @@ Retry-After at once; a region without workers keeps its job stream near streams.
 with coordinator.http_timeout_ms = 1 s a client that stalls in its headers or never finishes
 its body is disconnected, headers over 16 KiB and bodies over the limits are refused, and
 normal requests are served meanwhile.
-Known limit: evhttp's timeout is an inactivity timeout, so a client trickling one header byte
-per second is not cut by it (see docs/security.md).
+evhttp's timeout is an inactivity timeout, so a client trickling one header byte per second is
+not cut by it; coordinator.request_read_timeout_ms (the connection guard) is, see
+test_slow_clients.py and docs/security.md.
 """
 import concurrent.futures
 import socket
