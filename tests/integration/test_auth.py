@@ -96,9 +96,12 @@ def test_healthz_protected_when_configured(fleet, workdir):
         p.wait_for_http("127.0.0.1", port, "/healthz", 401, 15.0)
         resp = mpiclab.http_request("127.0.0.1", port, "GET", "/healthz")
         assert_problem(resp, 401, "unauthorized")
-        resp = mpiclab.http_request("127.0.0.1", port, "GET", "/healthz",
-                                    headers={"x-api-key": MONITOR_KEY})
-        assert resp.status == 200, resp
+        # healthy (200) once its Redis connections and consumer groups are ready
+        resp = mpiclab.wait_until(
+            lambda: (lambda r: r if r.status == 200 else None)(mpiclab.http_request(
+                "127.0.0.1", port, "GET", "/healthz", headers={"x-api-key": MONITOR_KEY})),
+            15.0, "the keyed /healthz to answer 200")
+        assert resp.json["status"] == "healthy", resp
         resp = mpiclab.http_request("127.0.0.1", port, "GET", "/healthz",
                                     headers={"x-api-key": "nope"})
         assert_problem(resp, 401, "unauthorized")
