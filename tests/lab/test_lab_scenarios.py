@@ -338,8 +338,8 @@ def test_poisoned_primary_cache_is_refused_for_a_signed_zone(lab, method):
 
 
 def test_far_perspective_does_not_delay_the_verdict(lab):
-    """One cohort member 150 ms away (and with a cold cache) has not reported when the other
-    five decide; the verdict arrives at the request's 700 ms deadline without it."""
+    """One cohort member 150 ms away (and with a cold cache) cannot finish its lookups before the
+    request's 700 ms deadline; the other five decide and the verdict arrives without it."""
     members = cohort(lab, 6)
     post_ok(lab, caa_body(TARGET, {"perspective_count": 6}))  # warm the others' caches
     far = next(c for c in members if RIR_OF[c] == "ARIN")
@@ -349,10 +349,13 @@ def test_far_perspective_does_not_delay_the_verdict(lab):
     assert resp["is_valid"] is True, resp
     got = results(resp)
     assert got[far]["check_completed"] is False, got[far]
-    # missing at the deadline, or its own deadline-cut result written at/after the sealed
-    # expiry (= the deadline) and rejected by the reducer: either way it did not report in time
-    assert got[far]["errors"][0]["error_type"] in ("mpic_error:coordinator:deadline",
-                                                   "mpic_error:seal:expired"), got[far]
+    # the worker ends its check shortly before the job deadline and reports its own lookup
+    # timeout; if even that report is late, the perspective is missing at the deadline
+    err = got[far]["errors"][0]
+    assert err["error_type"] in ("mpic_error:caa_checker:lookup",
+                                 "mpic_error:coordinator:deadline"), got[far]
+    if err["error_type"] == "mpic_error:caa_checker:lookup":
+        assert far in err["error_message"] and "deadline" in err["error_message"], err
     for code in members:
         if code != far:
             assert got[code]["check_passed"] is True, (code, got[code])
