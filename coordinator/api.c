@@ -170,6 +170,16 @@ static void held_render(struct held *h)
     reqview_load(h->co, h->entry.rid, held_view_cb, h);
 }
 
+void api_render_view(struct coord *co, const struct reqview *v)
+{
+    struct held *h = (struct held *)pending_table_find(co->pending, v->rid);
+
+    if (h == NULL || h->state != HELD_WAITING) return;
+    h->state = HELD_RENDERING;
+    h->refs++;
+    held_view_cb(h, v, NULL);
+}
+
 void api_notify_replied(struct coord *co, const char *rid)
 {
     struct pending_entry *e = pending_table_find(co->pending, rid);

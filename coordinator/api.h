@@ -13,6 +13,10 @@
 
 /** Registers the routes on http. */
 void api_register(struct coord *co, struct evhttp *http);
+struct reqview;
+
+/** Answers the held request v->rid (if this process holds it) from an already loaded view. */
+void api_render_view(struct coord *co, const struct reqview *v);
 /** Called when request rid was published (locally or via our replies stream). */
 void api_notify_replied(struct coord *co, const char *rid);
 

@@ -121,12 +121,12 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     /* we published: audit, cooldown, metrics, alerts; the due entry goes with the audit */
-    published_handle(co, op->rid);
-    if (strcmp(reply->str, co->id) == 0) {
-        api_notify_replied(co, op->rid);
+    if (strcmp(reply->str, co->id) == 0) { /* we hold it too: one read serves both */
+        published_handle(co, op->rid, true);
         due_op_done(op, true);
         return;
     }
+    published_handle(co, op->rid, false);
     keys_replies(key, sizeof(key), co->cfg->key_prefix, reply->str);
     snprintf(maxlen, sizeof(maxlen), "%d", co->cfg->replies_maxlen);
     redis_client_command(co->cmd, due_notify_cb, op, 0, "XADD %s MAXLEN ~ %s * r %s", key,

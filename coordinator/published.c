@@ -1,12 +1,15 @@
 /*
  * Post-publication work (see published.h): one reqview load, then the audit record, the
- * cooldown key, the request's metrics and any security alert. Failures are logged and counted by the modules; the verdict stands either way.
+ * cooldown key, the request's metrics and any security alert, and, when this process holds
+ * the HTTP request, its answer. Failures are logged and counted by the modules; the verdict
+ * stands either way.
  */
 #include "published.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api.h"
 #include "audit.h"
 #include "clock.h"
 #include "cooldown.h"
@@ -19,6 +22,7 @@
 struct published_op {
     struct coord *co;
     char rid[48];
+    bool local_holder; /* this process holds the HTTP request: answer it from the same read */
 };
 
 /* called by reqview_load with the published request */
@@ -37,20 +41,23 @@ static void published_view_cb(void *arg, const struct reqview *v, const char *er
             redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
                                  "ZADD %s NX %s %s", co->due_key, now, op->rid);
         }
+        if (op->local_holder) api_notify_replied(co, op->rid); /* renders from its own read */
         free(op);
         return;
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
     verdict_watch_report(co, v->rid, v->req, v->res);
+    if (op->local_holder) api_render_view(co, v);
     free(op);
 }
 
-void published_handle(struct coord *co, const char *rid)
+void published_handle(struct coord *co, const char *rid, bool local_holder)
 {
     struct published_op *op = util_xcalloc(1, sizeof(*op));
 
     op->co = co;
     util_strlcpy(op->rid, rid, sizeof(op->rid));
+    op->local_holder = local_holder;
     reqview_load(co, rid, published_view_cb, op);
 }

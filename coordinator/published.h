@@ -8,6 +8,12 @@
 
 #include "coord.h"
 
-void published_handle(struct coord *co, const char *rid);
+#include <stdbool.h>
+
+/**
+ * Loads request rid once and does the post-publication work; with local_holder, also answers
+ * the HTTP request this process holds from that same read (api_render_view).
+ */
+void published_handle(struct coord *co, const char *rid, bool local_holder);
 
 #endif
