@@ -159,7 +159,6 @@ void http01_check_start(const struct check_env *env, const struct check_request 
     char **headers = NULL;
     const json_t *ka, *tok;
     char err[256];
-    int64_t budget;
 
     h->env = env;
     h->cb = cb;
@@ -185,31 +184,18 @@ void http01_check_start(const struct check_env *env, const struct check_request 
                           sizeof(err)) != 0) {
         goto param_fail;
     }
-    budget = req->deadline_ms - clock_now_ms();
-    if (env->http_timeout_ms > 0 && env->http_timeout_ms < budget) budget = env->http_timeout_ms;
     memset(&o, 0, sizeof(o));
     o.method = HTTP01_METHOD;
     o.url = url;
     o.headers = (const char *const *)headers;
     o.max_body = h->body_limit;
     o.max_redirects = HTTP01_MAX_REDIRECTS;
-    o.budget_ms = budget;
+    o.budget_ms = http_walk_budget_ms(env, req->deadline_ms);
     http_walk_start(env, &o, http01_walk_done, h);
     http_walk_headers_free(headers);
     return;
 
-param_fail: {
-    struct check_result res;
-    memset(&res, 0, sizeof(res));
-    res.completed = false;
-    res.details = json_pack("{s:s,s:n,s:n,s:n,s:n}", "validation_method", HTTP01_METHOD,
-                            "response_history", "response_url", "response_status_code",
-                            "response_page");
-    check_result_add_error_at(&res, h->env, HTTP01_ERR_PARAM,
-                              "Invalid acme-http-01 parameters for %s: %s",
-                              req->target != NULL ? req->target : "?", err);
-    res.timestamp_ns = clock_real_ns();
-    check_finish_later(env->base, cb, arg, &res);
+param_fail:
+    http_walk_param_fail(env, req, HTTP01_METHOD, HTTP01_ERR_PARAM, err, cb, arg);
     http01_free(h);
-}
 }

@@ -773,3 +773,28 @@ out:
     w->in_start = false;
     http_walk_maybe_free(w);
 }
+
+int64_t http_walk_budget_ms(const struct check_env *env, int64_t deadline_ms)
+{
+    int64_t budget = deadline_ms - clock_now_ms();
+
+    if (env->http_timeout_ms > 0 && env->http_timeout_ms < budget) budget = env->http_timeout_ms;
+    return budget;
+}
+
+void http_walk_param_fail(const struct check_env *env, const struct check_request *req,
+                          const char *method, const char *error_type, const char *err,
+                          check_done_cb cb, void *arg)
+{
+    struct check_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.completed = false;
+    res.details = json_pack("{s:s,s:n,s:n,s:n,s:n}", "validation_method", method,
+                            "response_history", "response_url", "response_status_code",
+                            "response_page");
+    check_result_add_error_at(&res, env, error_type, "Invalid %s parameters for %s: %s", method,
+                              req->target != NULL ? req->target : "?", err);
+    res.timestamp_ns = clock_real_ns();
+    check_finish_later(env->base, cb, arg, &res);
+}

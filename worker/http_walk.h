@@ -59,6 +59,18 @@ struct http_walk_result {
                                reference the callback owns */
 };
 
+/** The time a walk may take: until the job deadline, capped by env->http_timeout_ms. */
+int64_t http_walk_budget_ms(const struct check_env *env, int64_t deadline_ms);
+
+/**
+ * Finishes a check whose job parameters are unusable, one loop turn later (check contract):
+ * check_completed false, error_type "Invalid <method> parameters for <target>: <err>" with
+ * the perspective, and the HTTP details object of method with null values.
+ */
+void http_walk_param_fail(const struct check_env *env, const struct check_request *req,
+                          const char *method, const char *error_type, const char *err,
+                          check_done_cb cb, void *arg);
+
 /** Called exactly once per http_walk_start(), never from inside it; *r (but not r->details,
  * which the callee owns) is valid during the call only. */
 typedef void (*http_walk_cb)(void *arg, const struct http_walk_result *r);

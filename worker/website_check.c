@@ -231,7 +231,6 @@ void website_check_start(const struct check_env *env, const struct check_request
     char **headers = NULL;
     size_t regex_len = 0;
     char err[300];
-    int64_t budget;
 
     w->env = env;
     w->cb = cb;
@@ -241,31 +240,18 @@ void website_check_start(const struct check_env *env, const struct check_request
                           sizeof(err)) != 0) {
         goto param_fail;
     }
-    budget = req->deadline_ms - clock_now_ms();
-    if (env->http_timeout_ms > 0 && env->http_timeout_ms < budget) budget = env->http_timeout_ms;
     memset(&o, 0, sizeof(o));
     o.method = WEBSITE_METHOD;
     o.url = url;
     o.headers = (const char *const *)headers;
     o.max_body = website_body_prefix(w->challenge_len, regex_len);
     o.max_redirects = WEBSITE_MAX_REDIRECTS;
-    o.budget_ms = budget;
+    o.budget_ms = http_walk_budget_ms(env, req->deadline_ms);
     http_walk_start(env, &o, website_walk_done, w);
     http_walk_headers_free(headers);
     return;
 
-param_fail: {
-    struct check_result res;
-    memset(&res, 0, sizeof(res));
-    res.completed = false;
-    res.details = json_pack("{s:s,s:n,s:n,s:n,s:n}", "validation_method", WEBSITE_METHOD,
-                            "response_history", "response_url", "response_status_code",
-                            "response_page");
-    check_result_add_error_at(&res, w->env, WEBSITE_ERR_PARAM,
-                              "Invalid website-change parameters for %s: %s",
-                              req->target != NULL ? req->target : "?", err);
-    res.timestamp_ns = clock_real_ns();
-    check_finish_later(env->base, cb, arg, &res);
+param_fail:
+    http_walk_param_fail(env, req, WEBSITE_METHOD, WEBSITE_ERR_PARAM, err, cb, arg);
     website_free(w);
-}
 }
