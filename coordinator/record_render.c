@@ -47,10 +47,11 @@ static long long deadline_budget_ms(const json_t *req)
     return (long long)(deadline - created);
 }
 
-json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res)
+/* The cohort's {"perspective_code","check_response"} items; echo (parsed, may be NULL) gives
+ * the check type and parameters of the placeholders for members without a result. */
+static json_t *render_cohort(const json_t *req, const json_t *echo, const char *cohort,
+                             const json_t *res)
 {
-    const char *echo_s = field(req, "echo");
-    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
     json_t *perspectives = json_array();
     const json_t *params = NULL;
     enum check_type ct = CHECK_TYPE_CAA;
@@ -87,30 +88,21 @@ json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t
         if (!comma || json_array_size(perspectives) >= COHORT_MAX) break;
         p = comma + 1;
     }
+    return perspectives;
+}
+
+json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res)
+{
+    const char *echo_s = field(req, "echo");
+    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
+    json_t *perspectives = render_cohort(req, echo, cohort, res);
+
     json_decref(echo);
     return perspectives;
 }
 
-json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
-                                   size_t errlen)
-{
-    const char *echo_s = field(req, "echo");
-    json_t *echo;
-
-    if (field(req, "cohort") == NULL || echo_s == NULL) {
-        util_set_err(err, errlen, "the request record is incomplete");
-        return NULL;
-    }
-    echo = json_loads(echo_s, 0, NULL);
-    if (echo == NULL) {
-        util_set_err(err, errlen, "the stored request echo is invalid");
-        return NULL;
-    }
-    json_decref(echo);
-    return record_render_cohort(req, field(req, "cohort"), res);
-}
-
-json_t *record_render_previous(const json_t *req, const json_t *prev)
+/* previous_attempt_results: one perspectives array per earlier attempt, or JSON null. */
+static json_t *render_previous(const json_t *req, const json_t *echo, const json_t *prev)
 {
     int64_t attempt = 1;
     json_t *out;
@@ -125,21 +117,22 @@ json_t *record_render_previous(const json_t *req, const json_t *prev)
         const json_t *e;
         snprintf(key, sizeof(key), "%d", (int)a);
         e = json_object_get(prev, key);
-        json_array_append_new(out, record_render_cohort(
-                                       req, e ? json_string_value(json_object_get(e, "cohort"))
-                                              : NULL,
-                                       e ? json_object_get(e, "results") : NULL));
+        json_array_append_new(
+            out, render_cohort(req, echo,
+                               e ? json_string_value(json_object_get(e, "cohort")) : NULL,
+                               e ? json_object_get(e, "results") : NULL));
     }
     return out;
 }
 
-json_t *record_render_primary(const json_t *req, const json_t *res)
+/* The primary's item (a placeholder when it has not reported), or NULL without a primary. */
+static json_t *render_primary(const json_t *req, const json_t *echo, const json_t *res)
 {
     const char *primary = field(req, "primary");
     json_t *list, *item;
 
     if (primary == NULL || primary[0] == '\0') return NULL;
-    list = record_render_cohort(req, primary, res);
+    list = render_cohort(req, echo, primary, res);
     item = json_array_get(list, 0);
     if (item != NULL) json_incref(item);
     json_decref(list);
@@ -159,14 +152,12 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
                                                        : "no verdict was reached");
         return NULL;
     }
-    perspectives = record_render_perspectives(req, res, err, errlen);
-    if (perspectives == NULL) return NULL;
-    echo = json_loads(field(req, "echo"), 0, NULL);
+    echo = json_loads(field(req, "echo"), 0, NULL); /* present: checked by the state */
     if (echo == NULL) {
-        json_decref(perspectives);
         util_set_err(err, errlen, "the stored request echo is invalid");
         return NULL;
     }
+    perspectives = render_cohort(req, echo, field(req, "cohort"), res);
     body = response_build(echo, strcmp(verdict, "valid") == 0, perspectives);
     json_decref(perspectives);
     if (field(req, "attempt") != NULL) {
@@ -176,8 +167,8 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
             util_parse_int64(field(req, "attempt"), 1, 100, &attempt) == 0)
             json_object_set_new(actual, "attempt_count", json_integer((json_int_t)attempt));
     }
-    json_object_set_new(body, "previous_attempt_results", record_render_previous(req, prev));
-    response_set_primary(body, record_render_primary(req, res));
+    json_object_set_new(body, "previous_attempt_results", render_previous(req, echo, prev));
+    response_set_primary(body, render_primary(req, echo, res));
     json_decref(echo);
     return body;
 }

@@ -22,30 +22,11 @@ enum record_state {
 enum record_state record_render_state(const json_t *req);
 
 /**
- * The perspectives array in cohort order ({"perspective_code","check_response"}), with a
- * synthesized failed check for every cohort member without a stored result. New array, or
- * NULL and err when the record is unusable.
- */
-json_t *record_render_perspectives(const json_t *req, const json_t *res, char *err,
-                                   size_t errlen);
-
-/**
- * Like record_render_perspectives for an explicit cohort string ("a,b,c") and results map
- * (an earlier attempt's). New array.
+ * The perspectives array for a cohort string ("a,b,c") and a results map, in cohort order
+ * ({"perspective_code","check_response"}), with a synthesized deadline failure for every
+ * member without a stored result. New array.
  */
 json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res);
-
-/**
- * previous_attempt_results from reqview's prev map: one perspectives array per earlier
- * attempt, oldest first; JSON null when there was no earlier attempt. New value.
- */
-json_t *record_render_previous(const json_t *req, const json_t *prev);
-
-/**
- * The primary perspective's {"perspective_code","check_response"} (a deadline placeholder when
- * it has not reported), or NULL when the record has no primary. New reference.
- */
-json_t *record_render_primary(const json_t *req, const json_t *res);
 
 /**
  * The full 200 body for a decided or replied record, with previous_attempt_results from prev
