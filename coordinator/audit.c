@@ -161,7 +161,7 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
                                         ? AUDIT_SBR_VERSION
                                         : AUDIT_BR_VERSION));
     json_object_set_new(rec, "parameters", params ? json_deep_copy(params) : json_null());
-    perspectives = record_render_cohort(req, cohort, res);
+    perspectives = record_render_cohort(req, echo, cohort, res);
     json_array_foreach(perspectives, i, item) {
         const json_t *cr = json_object_get(item, "check_response");
         n++;
@@ -173,7 +173,7 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
     json_object_set_new(rec, "cohort", list);
     json_object_set_new(rec, "quorum", json_string(quorum));
     if (field(req, "primary") != NULL && field(req, "primary")[0] != '\0') {
-        json_t *pl = record_render_cohort(req, field(req, "primary"), res);
+        json_t *pl = record_render_cohort(req, echo, field(req, "primary"), res);
         json_object_set_new(rec, "primary", json_array_size(pl) == 1
                                                 ? audit_perspective(req, json_array_get(pl, 0),
                                                                     AUDIT_NO_INDEX, created)

@@ -47,9 +47,7 @@ static long long deadline_budget_ms(const json_t *req)
     return (long long)(deadline - created);
 }
 
-/* The cohort's {"perspective_code","check_response"} items; echo (parsed, may be NULL) gives
- * the check type and parameters of the placeholders for members without a result. */
-static json_t *render_cohort(const json_t *req, const json_t *echo, const char *cohort,
+json_t *record_render_cohort(const json_t *req, const json_t *echo, const char *cohort,
                              const json_t *res)
 {
     json_t *perspectives = json_array();
@@ -91,16 +89,6 @@ static json_t *render_cohort(const json_t *req, const json_t *echo, const char *
     return perspectives;
 }
 
-json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res)
-{
-    const char *echo_s = field(req, "echo");
-    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
-    json_t *perspectives = render_cohort(req, echo, cohort, res);
-
-    json_decref(echo);
-    return perspectives;
-}
-
 /* previous_attempt_results: one perspectives array per earlier attempt, or JSON null. */
 static json_t *render_previous(const json_t *req, const json_t *echo, const json_t *prev)
 {
@@ -118,9 +106,9 @@ static json_t *render_previous(const json_t *req, const json_t *echo, const json
         snprintf(key, sizeof(key), "%d", (int)a);
         e = json_object_get(prev, key);
         json_array_append_new(
-            out, render_cohort(req, echo,
-                               e ? json_string_value(json_object_get(e, "cohort")) : NULL,
-                               e ? json_object_get(e, "results") : NULL));
+            out, record_render_cohort(req, echo,
+                                      e ? json_string_value(json_object_get(e, "cohort")) : NULL,
+                                      e ? json_object_get(e, "results") : NULL));
     }
     return out;
 }
@@ -132,7 +120,7 @@ static json_t *render_primary(const json_t *req, const json_t *echo, const json_
     json_t *list, *item;
 
     if (primary == NULL || primary[0] == '\0') return NULL;
-    list = render_cohort(req, echo, primary, res);
+    list = record_render_cohort(req, echo, primary, res);
     item = json_array_get(list, 0);
     if (item != NULL) json_incref(item);
     json_decref(list);
@@ -157,7 +145,7 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
         util_set_err(err, errlen, "the stored request echo is invalid");
         return NULL;
     }
-    perspectives = render_cohort(req, echo, field(req, "cohort"), res);
+    perspectives = record_render_cohort(req, echo, field(req, "cohort"), res);
     body = response_build(echo, strcmp(verdict, "valid") == 0, perspectives);
     json_decref(perspectives);
     if (field(req, "attempt") != NULL) {

@@ -24,9 +24,11 @@ enum record_state record_render_state(const json_t *req);
 /**
  * The perspectives array for a cohort string ("a,b,c") and a results map, in cohort order
  * ({"perspective_code","check_response"}), with a synthesized deadline failure for every
- * member without a stored result. New array.
+ * member without a stored result; echo is the record's parsed "echo" (or NULL), which gives
+ * the check type and parameters of those placeholders. New array.
  */
-json_t *record_render_cohort(const json_t *req, const char *cohort, const json_t *res);
+json_t *record_render_cohort(const json_t *req, const json_t *echo, const char *cohort,
+                             const json_t *res);
 
 /**
  * The full 200 body for a decided or replied record, with previous_attempt_results from prev
