@@ -94,7 +94,9 @@ def test_requests_of_a_dead_coordinator_are_decided_by_another(make_fleet, knot_
     st = {k.decode(): v.decode() for k, v in r.hgetall(key.replace(b":req", b":st")).items()}
     assert sorted(st) == sorted(c for c in mpiclab.CODES if c != silent), st
     assert set(st.values()) == {"P"}, st
-    assert r.zscore(f"{fleet.key_prefix}:due", rid) is None  # claimed and removed
+    # claimed, and removed once the publisher's follow-up (the audit record) is written
+    mpiclab.wait_until(lambda: r.zscore(f"{fleet.key_prefix}:due", rid) is None, 10.0,
+                       "the due entry to be removed after the audit record")
     # the notification went to the dead holder's stream, exactly once
     holder_stream = f"{fleet.key_prefix}:replies:{{{req['holder']}}}"
     assert [e[1][b"r"] for e in r.xrange(holder_stream)] == [rid]
