@@ -254,6 +254,19 @@ class Bench:
         comp["nginx"] = [self.nginx.proc.pid] + nginx
         return comp
 
+    def redis_breakdown(self):
+        """{key kind: {"keys": n, "bytes": MEMORY USAGE sum}}; a kind is the key name with the
+        request id and region replaced, so it says which record or stream holds the bytes."""
+        kinds = {}
+        for key in self.rcli.scan_iter(count=1000):
+            name = key.decode(errors="replace")
+            kind = re.sub(r"\{[^}]*\}", "{R}", name)
+            usage = self.rcli.memory_usage(key, samples=0) or 0
+            k = kinds.setdefault(kind, {"keys": 0, "bytes": 0})
+            k["keys"] += 1
+            k["bytes"] += usage
+        return kinds
+
     def cpu_snapshot(self):
         snap = {}
         for name, pids in self.components().items():
@@ -527,6 +540,7 @@ class Bench:
         time.sleep(2.0 + min(hold / 2, 5.0))
         used1 = self.rcli.info("memory")["used_memory"]
         c1, w1 = rss_kb(coord.pid), [rss_kb(p.pid) for p in workers]
+        keys = self.redis_breakdown()
         out, _ = lg.communicate(timeout=hold + 120)
         res = parse_json_line(out)
         rec = {"scenario": "memory_inflight", "inflight": n, "hold_s": hold,
@@ -537,7 +551,8 @@ class Bench:
                "worker_rss_kb_max": max(w1), "worker_rss_delta_kb_max":
                max(b - a for a, b in zip(w0, w1)),
                "worker_bytes_per_inflight_check": max(b - a for a, b in zip(w0, w1)) * 1024 / n,
-               "valid_true": res["valid_true"], "errors": res["errors"] + res["non200"]}
+               "valid_true": res["valid_true"], "errors": res["errors"] + res["non200"],
+               "redis_keys": keys}
         self.emit(rec)
         self.say(f"redis used_memory +{(used1 - used0) / 1024:.0f} KiB = "
                  f"{rec['redis_bytes_per_inflight_validation']:.0f} B per in-flight validation",
@@ -545,7 +560,10 @@ class Bench:
                  f"{rec['coordinator_bytes_per_inflight_request']:.0f} B per in-flight request",
                  f"worker RSS (largest) {max(w1) / 1024:.1f} MiB with {n} checks in flight = "
                  f"{rec['worker_bytes_per_inflight_check']:.0f} B per check "
-                 f"(answers: valid {res['valid_true']}, errors {rec['errors']})")
+                 f"(answers: valid {res['valid_true']}, errors {rec['errors']})",
+                 "redis keys by kind (MEMORY USAGE, bytes per in-flight validation): " +
+                 ", ".join(f"{k} {v['bytes'] / n:.0f} ({v['keys']} keys)" for k, v in
+                           sorted(keys.items(), key=lambda kv: -kv[1]["bytes"])))
         self.stop_fleet()
         # the worker's check engine alone at direct_n concurrent checks (no Redis consumer)
         self.start_fleet(self.nginx.port)

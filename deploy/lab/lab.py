@@ -272,7 +272,8 @@ class Lab:
             json.dump(cfg, f, indent=2)
         redis = self._server("redis", "ca", [
             "redis-server", "--bind", ca, "--port", REDIS_PORT, "--save", "", "--appendonly",
-            "no", "--protected-mode", "no", "--dir", self.state_dir])
+            "no", "--protected-mode", "no", "--hash-max-listpack-value", "1024", "--dir",
+            self.state_dir])
         self._wait_tcp(redis, "ca", (ca, REDIS_PORT))
         coord = self._server("coordinator", "ca", [
             binary("MPIC_COORDINATOR", "mpic-coordinator"), "--config", self.config_path])

@@ -50,7 +50,8 @@ template:
 zone:
   - domain: mpic.test
 KNOT
-start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no
+start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --hash-max-listpack-value 1024
 start knotd knotd -c "$state/knot/knot.conf"
 start challtestsrv pebble-challtestsrv -management "127.0.0.1:$chall_mgmt" -dns01 "127.0.0.1:$chall_dns" \
   -http01 "127.0.0.1:$http01_port" -https01 "" -tlsalpn01 "" -defaultIPv6 ""

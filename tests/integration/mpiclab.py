@@ -298,7 +298,9 @@ class RedisServer:
         persistence = (["--appendonly", "yes", "--appendfsync", "always"] if aof
                        else ["--appendonly", "no"])
         self.proc = Process(name, ["redis-server", "--port", self.port, "--bind", "127.0.0.1",
-                                   "--save", "", *persistence, "--dir", self.dir],
+                                   "--save", "", *persistence, "--dir", self.dir,
+                                   # as deploy/redis/redis.conf: compact request records
+                                   "--hash-max-listpack-value", "1024"],
                             workdir, kind="redis")
 
     def start(self):
