@@ -54,9 +54,36 @@ struct reducer_ack_batch {
 struct reducer_entry {
     struct reducer *r;
     char id[48];
+};
+
+/* One result opened from its stream entry, waiting to be grouped with the batch's others. */
+struct reducer_item {
+    struct reducer_entry *e;
     char rid[MSG_RID_MAX + 1];
-    bool sealed;   /* opened from a sealed envelope */
-    bool rejected; /* recorded as an error because it did not open */
+    uint32_t attempt;
+    char perspective[PERSPECTIVE_CODE_MAX];
+    const char *outcome; /* "P", "F" or "E" */
+    char *blob;          /* plain msgpack result, owned */
+    size_t len;
+    bool replay_check; /* authentic (opened from a sealed envelope): an orphan is a replay */
+    bool grouped;
+};
+
+/* A group member: its entry is acknowledged when the group's judgement is done. */
+struct reducer_member {
+    struct reducer_entry *e;
+    bool replay_check;
+};
+
+/*
+ * The results of one request attempt read in one batch: one lua/record call and one
+ * judgement serve them all (fewer scripts, and no finalize races between them).
+ */
+struct reducer_group {
+    struct reducer *r;
+    char rid[MSG_RID_MAX + 1];
+    int n;
+    struct reducer_member m[];
 };
 
 static void reducer_read(struct reducer *r);
@@ -118,100 +145,161 @@ static void reducer_ack(struct reducer_entry *e)
     }
 }
 
+static void reducer_group_ack(struct reducer_group *g)
+{
+    for (int i = 0; i < g->n; i++) reducer_ack(g->m[i].e);
+    free(g);
+}
+
 /* called by due_evaluate when the judgement finished */
 static void reducer_judged_cb(void *arg, bool ok)
 {
-    struct reducer_entry *e = arg;
-    if (!ok) {
-        /* Redis failed mid-way: leave the entry pending; it is reclaimed and redone */
-        struct reducer *r = e->r;
-        free(e);
-        r->inflight--;
-        reducer_read(r);
+    struct reducer_group *g = arg;
+    struct reducer *r = g->r;
+
+    if (ok) {
+        reducer_group_ack(g);
         return;
     }
-    reducer_ack(e);
+    /* Redis failed mid-way: leave the entries pending; they are reclaimed and redone */
+    for (int i = 0; i < g->n; i++) free(g->m[i].e);
+    r->inflight -= g->n;
+    free(g);
+    reducer_read(r);
 }
 
-/* called by redis_client with the lua/record reply */
+/* An authentic result for no open request/attempt of its perspective: a replay. */
+static void reducer_replay(const struct reducer_group *g, int i, const char *why)
+{
+    if (!g->m[i].replay_check) return;
+    seal_count_reject(SEAL_ERR_REPLAY);
+    log_warn("result %s rejected (replay: %s) for request %s", g->m[i].e->id, why, g->rid);
+}
+
+/* called by redis_client with the lua/record reply for a group */
 static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
 {
-    struct reducer_entry *e = arg;
+    struct reducer_group *g = arg;
     struct tally t;
     const char *status;
+    bool judge = false;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
         reply->element[0]->type != REDIS_REPLY_STRING) {
-        log_warn("result %s for request %s not recorded: %s", e->id, e->rid,
+        log_warn("%d result(s) for request %s not recorded: %s", g->n, g->rid,
                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
-        reducer_judged_cb(e, false);
+        reducer_judged_cb(g, false);
         return;
     }
     status = reply->element[0]->str;
-    if (e->sealed && !e->rejected &&
-        (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0 ||
-         strcmp(status, "foreign") == 0)) {
-        /* authentic, but for no open request/attempt of this perspective: a replay */
-        seal_count_reject(SEAL_ERR_REPLAY);
-        log_warn("result %s rejected (replay: %s) for request %s", e->id, status, e->rid);
+    if (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0 ||
+        strcmp(status, "closed") == 0) {
+        for (int i = 0; i < g->n && status[0] != 'c'; i++) reducer_replay(g, i, status);
+        log_debug("%d result(s) for request %s ignored: %s", g->n, g->rid, status);
+        reducer_group_ack(g);
+        return;
     }
-    if (strcmp(status, "ok") != 0 && strcmp(status, "dup") != 0) {
-        log_debug("result %s for request %s ignored: %s", e->id, e->rid, status);
-        reducer_ack(e);
+    if (reply->element[0]->len != (size_t)g->n) {
+        log_error("request %s: lua/record answered %s for %d results", g->rid, status, g->n);
+        reducer_group_ack(g);
+        return;
+    }
+    for (int i = 0; i < g->n; i++) {
+        if (status[i] == 'f') reducer_replay(g, i, "foreign");
+        else judge = true; /* stored, or a duplicate: judge again (a reclaimed result) */
+    }
+    if (!judge) {
+        reducer_group_ack(g);
         return;
     }
     if (tally_parse(reply, &t) != 0) {
-        log_error("request %s: malformed tally from lua/record", e->rid);
-        reducer_ack(e);
+        log_error("request %s: malformed tally from lua/record", g->rid);
+        reducer_group_ack(g);
         return;
     }
-    due_evaluate(e->r->co, e->rid, &t, false, reducer_judged_cb, e);
+    due_evaluate(g->r->co, g->rid, &t, false, reducer_judged_cb, g);
 }
 
-/* Sends lua/record for one perspective's outcome; blob is the plain msgpack result. */
-static void reducer_record(struct reducer_entry *e, const char *rid, uint32_t attempt,
-                           const char *perspective, const char *outcome, const char *blob,
-                           size_t len)
+/* Sends one lua/record for items[first] and every later ungrouped item of the same attempt. */
+static void reducer_record_group(struct reducer *r, struct reducer_item *items, int nitems,
+                                 int first)
 {
-    struct coord *co = e->r->co;
+    struct coord *co = r->co;
+    const struct reducer_item *it = &items[first];
     char req_key[KEYS_MAX], res_key[KEYS_MAX], st_key[KEYS_MAX], att[16];
-    const char *args[7];
-    size_t lens[7];
+    struct reducer_group *g;
+    const char **args;
+    size_t *lens;
+    int n = 0, nargs;
 
-    util_strlcpy(e->rid, rid, sizeof(e->rid));
-    keys_req(req_key, sizeof(req_key), co->cfg->key_prefix, rid);
-    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, rid);
-    keys_st(st_key, sizeof(st_key), co->cfg->key_prefix, rid);
-    snprintf(att, sizeof(att), "%u", attempt);
+    for (int i = first; i < nitems; i++)
+        if (!items[i].grouped && items[i].attempt == it->attempt &&
+            strcmp(items[i].rid, it->rid) == 0)
+            n++;
+    g = util_xcalloc(1, sizeof(*g) + (size_t)n * sizeof(g->m[0]));
+    g->r = r;
+    util_strlcpy(g->rid, it->rid, sizeof(g->rid));
+    nargs = 4 + 3 * n;
+    args = util_xcalloc((size_t)nargs, sizeof(*args));
+    lens = util_xcalloc((size_t)nargs, sizeof(*lens));
+    keys_req(req_key, sizeof(req_key), co->cfg->key_prefix, it->rid);
+    keys_res(res_key, sizeof(res_key), co->cfg->key_prefix, it->rid);
+    keys_st(st_key, sizeof(st_key), co->cfg->key_prefix, it->rid);
+    snprintf(att, sizeof(att), "%u", it->attempt);
     args[0] = req_key;
     args[1] = res_key;
     args[2] = st_key;
-    args[3] = perspective;
-    args[4] = outcome;
-    args[5] = blob;
-    args[6] = att;
-    for (int i = 0; i < 7; i++) lens[i] = i == 5 ? len : strlen(args[i]); /* blob: binary */
-    scripts_eval(co->cmd, SCRIPT_RECORD, 3, 7, args, lens, reducer_record_cb, e);
+    args[3] = att;
+    for (int i = 0; i < 4; i++) lens[i] = strlen(args[i]);
+    for (int i = first; i < nitems; i++) {
+        struct reducer_item *x = &items[i];
+        int a = 4 + 3 * g->n;
+        if (x->grouped || x->attempt != it->attempt || strcmp(x->rid, it->rid) != 0) continue;
+        x->grouped = true;
+        g->m[g->n].e = x->e;
+        g->m[g->n].replay_check = x->replay_check;
+        g->n++;
+        args[a] = x->perspective;
+        lens[a] = strlen(x->perspective);
+        args[a + 1] = x->outcome;
+        lens[a + 1] = 1;
+        args[a + 2] = x->blob; /* binary */
+        lens[a + 2] = x->len;
+    }
+    scripts_eval(co->cmd, SCRIPT_RECORD, 3, nargs, args, lens, reducer_record_cb, g);
+    free(args);
+    free(lens);
+}
+
+static void reducer_item_set(struct reducer_item *it, struct reducer_entry *e, const char *rid,
+                             uint32_t attempt, const char *perspective, const char *outcome)
+{
+    it->e = e;
+    util_strlcpy(it->rid, rid, sizeof(it->rid));
+    it->attempt = attempt;
+    util_strlcpy(it->perspective, perspective, sizeof(it->perspective));
+    it->outcome = outcome;
 }
 
 /*
  * A result that did not open (forged, tampered, replayed into another request, sealed with
  * another perspective's key, late): counted, logged, and recorded as an error of the
  * perspective it claims, so it can only ever make that perspective fail, never pass.
+ * Returns 0 when it became an item to record, -1 when it was acknowledged and dropped.
  */
-static void reducer_reject(struct reducer_entry *e, enum seal_status st,
-                           const struct seal_ad *claimed, const char *why)
+static int reducer_reject(struct reducer_entry *e, enum seal_status st,
+                          const struct seal_ad *claimed, const char *why,
+                          struct reducer_item *it)
 {
     struct msg_result res;
-    char msg[256], type[64], *blob = NULL;
-    size_t len = 0;
+    char msg[256], type[64];
 
     seal_count_reject(st);
     if (claimed->rid[0] == '\0' || claimed->perspective[0] == '\0') {
         log_warn("result %s rejected (%s: %s), claims no request; acknowledged and dropped",
                  e->id, seal_status_name(st), why);
         reducer_ack(e);
-        return;
+        return -1;
     }
     log_warn("result %s rejected (%s: %s); request %s attempt %u perspective %s counts as "
              "failed", e->id, seal_status_name(st), why, claimed->rid, claimed->attempt,
@@ -225,15 +313,14 @@ static void reducer_reject(struct reducer_entry *e, enum seal_status st,
     res.perspective = (char *)claimed->perspective;
     res.check_type = claimed->check_type;
     res.check_response = response_missing_check(claimed->check_type, NULL, type, msg);
-    if (msg_result_encode(&res, &blob, &len) != 0) {
+    if (msg_result_encode(&res, &it->blob, &it->len) != 0) {
         json_decref(res.check_response);
         reducer_ack(e);
-        return;
+        return -1;
     }
     json_decref(res.check_response);
-    e->rejected = true;
-    reducer_record(e, claimed->rid, claimed->attempt, claimed->perspective, "E", blob, len);
-    free(blob);
+    reducer_item_set(it, e, claimed->rid, claimed->attempt, claimed->perspective, "E");
+    return 0;
 }
 
 /*
@@ -253,15 +340,16 @@ static int64_t reducer_entry_time_ms(const char *id)
     return v;
 }
 
-static void reducer_handle(struct reducer *r, const char *id, const char *blob, size_t len)
+/* Opens one stream entry into it; returns -1 when it was acknowledged and dropped instead. */
+static int reducer_open(struct reducer *r, const char *id, const char *blob, size_t len,
+                        struct reducer_item *it)
 {
     struct coord *co = r->co;
     struct reducer_entry *e = util_xcalloc(1, sizeof(*e));
     struct msg_result res;
     struct seal_ad claimed;
     enum seal_status st;
-    char err[128], *plain = NULL;
-    size_t plainlen = 0;
+    char err[128];
     const char *outcome;
     json_t *cr;
 
@@ -271,14 +359,11 @@ static void reducer_handle(struct reducer *r, const char *id, const char *blob, 
     if (blob == NULL) {
         log_error("result %s has no result field; acknowledged and dropped", id);
         reducer_ack(e);
-        return;
+        return -1;
     }
     st = sealmsg_result_open(&co->cfg->sec.keyring, blob, len, reducer_entry_time_ms(id), &res,
-                             &plain, &plainlen, &claimed, err, sizeof(err));
-    if (st != SEAL_OK) {
-        reducer_reject(e, st, &claimed, err);
-        return;
-    }
+                             &it->blob, &it->len, &claimed, err, sizeof(err));
+    if (st != SEAL_OK) return reducer_reject(e, st, &claimed, err, it);
     cr = res.check_response;
     if (!json_is_true(json_object_get(cr, "check_completed")))
         outcome = "E";
@@ -286,21 +371,31 @@ static void reducer_handle(struct reducer *r, const char *id, const char *blob, 
         outcome = "P";
     else
         outcome = "F";
-    e->sealed = sealmsg_enabled(&co->cfg->sec.keyring);
-    reducer_record(e, res.rid, res.attempt, res.perspective, outcome, plain, plainlen);
-    free(plain);
+    reducer_item_set(it, e, res.rid, res.attempt, res.perspective, outcome);
+    it->replay_check = sealmsg_enabled(&co->cfg->sec.keyring);
     msg_result_free(&res);
+    return 0;
 }
 
+/* Opens a batch of entries and records them with one lua/record per request attempt. */
 static void reducer_entries(struct reducer *r, const redisReply *entries)
 {
-    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return;
+    struct reducer_item *items;
+    int n = 0;
+
+    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0) return;
+    items = util_xcalloc(entries->elements, sizeof(*items));
     for (size_t i = 0; i < entries->elements; i++) {
         const char *id, *blob;
         size_t len;
-        if (stream_reply_entry(entries->element[i], "r", &id, &blob, &len) == 0)
-            reducer_handle(r, id, blob, len);
+        if (stream_reply_entry(entries->element[i], "r", &id, &blob, &len) == 0 &&
+            reducer_open(r, id, blob, len, &items[n]) == 0)
+            n++;
     }
+    for (int i = 0; i < n; i++)
+        if (!items[i].grouped) reducer_record_group(r, items, n, i);
+    for (int i = 0; i < n; i++) free(items[i].blob);
+    free(items);
 }
 
 /* called by redis_client with the XGROUP CREATE reply sent after a NOGROUP error */

@@ -10,10 +10,14 @@ local req = redis.call('HMGET', KEYS[1], 'state', 'n', 'q', 'cohort', 'rirs', 'd
 if not req[1] then return {'gone'} end
 local out = {'ok', req[1], req[2], req[3], req[4], req[5], req[6]}
 local primary = req[7] or ''
-if primary ~= '' and redis.call('HEXISTS', KEYS[2], '@' .. primary) == 0 then
+local primary_seen = false
+local tally = redis.call('HGETALL', KEYS[2])
+for i = 1, #tally do
+  out[#out + 1] = tally[i]
+  if i % 2 == 1 and tally[i] == '@' .. primary then primary_seen = true end
+end
+if primary ~= '' and not primary_seen then
   out[#out + 1] = '@' .. primary
   out[#out + 1] = '-'
 end
-local tally = redis.call('HGETALL', KEYS[2])
-for i = 1, #tally do out[#out + 1] = tally[i] end
 return out

@@ -88,7 +88,13 @@ class Scripts:
 
     def record(self, rid, code, outcome, blob, attempt=b"1"):
         req, res, st = self.keys(rid)
-        return self.c.eval(self.src["record"], 3, req, res, st, code, outcome, blob, attempt)
+        return self.c.eval(self.src["record"], 3, req, res, st, attempt, code, outcome, blob)
+
+    def record_many(self, rid, results, attempt=b"1", client=None):
+        """results: [(code, outcome, blob), ...] recorded in one call."""
+        req, res, st = self.keys(rid)
+        args = [x for triple in results for x in triple]
+        return (client or self.c).eval(self.src["record"], 3, req, res, st, attempt, *args)
 
     def tally(self, rid):
         req, _, st = self.keys(rid)
@@ -126,15 +132,15 @@ HEAD = [b"open", b"3", b"2", b"a,b,c", b"0,1,2", DEADLINE]
 def test_record_stores_once_and_returns_tally(r, s):
     make_request(r, "r1")
     blob_a = b"\x00\x81\xa1v\x01\xff binary"
-    assert s.record("r1", "a", "P", blob_a) == [b"ok"] + HEAD + [b"a", b"P"]
-    assert s.record("r1", "c", "E", b"c-blob") == [b"ok"] + HEAD + [b"a", b"P", b"c", b"E"]
+    assert s.record("r1", "a", "P", blob_a) == [b"o"] + HEAD + [b"a", b"P"]
+    assert s.record("r1", "c", "E", b"c-blob") == [b"o"] + HEAD + [b"a", b"P", b"c", b"E"]
     _, res, st = Scripts.keys("r1")
     assert r.hget(res, "a") == blob_a  # binary safe
     assert r.hgetall(st) == {b"a": b"P", b"c": b"E"}
 
     # a duplicate (reclaimed job ran twice) changes nothing and says so
     reply = s.record("r1", "a", "F", b"other blob")
-    assert reply[0] == b"dup"
+    assert reply[0] == b"d"
     assert reply[1:7] == HEAD
     assert dict(zip(reply[7::2], reply[8::2])) == {b"a": b"P", b"c": b"E"}
     assert r.hget(res, "a") == blob_a
@@ -143,7 +149,7 @@ def test_record_stores_once_and_returns_tally(r, s):
 
 def test_record_sets_expiry_from_request_ttl(r, s):
     make_request(r, "r2", ttl_ms=50000)
-    assert s.record("r2", "b", "F", b"x")[0] == b"ok"
+    assert s.record("r2", "b", "F", b"x")[0] == b"o"
     req, res, st = Scripts.keys("r2")
     req_ttl = r.pttl(req)
     for key in (res, st):
@@ -153,7 +159,7 @@ def test_record_sets_expiry_from_request_ttl(r, s):
 
     # a request without expiry leaves the result keys without expiry too
     make_request(r, "r3", ttl_ms=0)
-    assert s.record("r3", "b", "F", b"x")[0] == b"ok"
+    assert s.record("r3", "b", "F", b"x")[0] == b"o"
     assert r.pttl(Scripts.keys("r3")[1]) == -1
     assert r.pttl(Scripts.keys("r3")[2]) == -1
 
@@ -161,17 +167,57 @@ def test_record_sets_expiry_from_request_ttl(r, s):
 @pytest.mark.parametrize("code", [b"d", b"a,b", b"b,c", b"", b",", b"A", b"a ", b"a,b,c"])
 def test_record_rejects_foreign_perspectives(r, s, code):
     make_request(r, "r4")
-    assert s.record("r4", code, "P", b"x") == [b"foreign"]
+    assert s.record("r4", code, "P", b"x") == [b"f"] + HEAD
     _, res, st = Scripts.keys("r4")
     assert not r.exists(res)
     assert not r.exists(st)
+
+
+def test_record_many_results_in_one_call(r, s):
+    """A reducer's batch: every result of a request in one call, one letter each."""
+    make_request(r, "m1", ttl_ms=40000)
+    reply = s.record_many("m1", [(b"a", b"P", b"blob-a"), (b"x", b"P", b"forged"),
+                                 (b"c", b"F", b"\x00blob-c"), (b"a", b"F", b"again")])
+    assert reply[0] == b"ofod"
+    assert reply[1:7] == HEAD
+    assert dict(zip(reply[7::2], reply[8::2])) == {b"a": b"P", b"c": b"F"}
+    req, res, st = Scripts.keys("m1")
+    assert r.hgetall(res) == {b"a": b"blob-a", b"c": b"\x00blob-c"}
+    for key in (res, st):  # the call that created the hashes gave them the record's TTL
+        assert 0 < r.pttl(key) <= 40000
+    # later results join the same tally; the duplicate changes nothing
+    reply = s.record_many("m1", [(b"b", b"E", b"blob-b"), (b"c", b"P", b"late copy")])
+    assert reply[0] == b"od"
+    assert dict(zip(reply[7::2], reply[8::2])) == {b"a": b"P", b"b": b"E", b"c": b"F"}
+    assert r.hget(res, "c") == b"\x00blob-c"
+    # request-level answers do not depend on the number of results
+    assert s.record_many("m1", [(b"a", b"P", b"x"), (b"b", b"P", b"y")], attempt=b"2") == [
+        b"stale"]
+    assert s.record_many("gone", [(b"a", b"P", b"x"), (b"b", b"P", b"y")]) == [b"gone"]
+
+
+def test_record_primary_pending_until_reported(r, s):
+    """The primary's outcome lives under "@code"; until it reports, ("@code", "-") is listed."""
+    make_request(r, "p1")
+    r.hset(Scripts.keys("p1")[0], "primary", "prim")
+    reply = s.record_many("p1", [(b"a", b"P", b"x")])
+    assert reply[0] == b"o"
+    assert dict(zip(reply[7::2], reply[8::2])) == {b"a": b"P", b"@prim": b"-"}
+    assert s.tally("p1")[7:] == reply[7:]
+    reply = s.record_many("p1", [(b"prim", b"P", b"blob-p"), (b"b", b"F", b"y")])
+    assert reply[0] == b"oo"
+    pairs = list(zip(reply[7::2], reply[8::2]))
+    assert dict(pairs) == {b"a": b"P", b"b": b"F", b"@prim": b"P"}
+    assert len(pairs) == 3  # no pending pair once it reported
+    assert r.hget(Scripts.keys("p1")[1], "prim") == b"blob-p"
+    assert s.tally("p1")[7:] == reply[7:]
 
 
 def test_record_rejects_stale_unknown_and_replied(r, s):
     make_request(r, "r5", attempt=b"2")
     assert s.record("r5", "a", "P", b"x", attempt=b"1") == [b"stale"]
     assert s.record("r5", "a", "P", b"x", attempt=b"3") == [b"stale"]
-    assert s.record("r5", "a", "P", b"x", attempt=b"2")[0] == b"ok"
+    assert s.record("r5", "a", "P", b"x", attempt=b"2")[0] == b"o"
 
     assert s.record("nope", "a", "P", b"x") == [b"gone"]
     assert not r.exists(*Scripts.keys("nope"))
@@ -183,7 +229,7 @@ def test_record_rejects_stale_unknown_and_replied(r, s):
     # a decided request still records stragglers (for the audit trail)
     make_request(r, "r7", state=b"decided")
     reply = s.record("r7", "b", "P", b"x")
-    assert reply[:2] == [b"ok", b"decided"]
+    assert reply[:2] == [b"o", b"decided"]
 
 
 def test_tally_is_read_only_with_record_shape(r, s):
@@ -269,8 +315,8 @@ def test_concurrent_record_and_finalize_never_lose_an_outcome(r, s, scripts_redi
 
     def fn(c):
         i = threading.get_ident() % 8
-        reply = c.eval(s.src["record"], 3, *Scripts.keys("race"), f"p{i}", "P", b"x", b"1")
-        count = (len(reply) - 7) // 2 if reply[0] in (b"ok", b"dup") else 0
+        reply = c.eval(s.src["record"], 3, *Scripts.keys("race"), b"1", f"p{i}", "P", b"x")
+        count = (len(reply) - 7) // 2 if reply[0] in (b"o", b"d") else 0
         return s.finalize("race", count, reason=str(count), client=c), count
 
     results = run_concurrently(scripts_redis, 12, fn)
