@@ -27,12 +27,13 @@
 #define CONSUMER_BLOCK_MS 1000
 #define CONSUMER_READ_MAX 64
 #define CONSUMER_RETRY_MS 100
+#define CONSUMER_ACK_MAX 128 /* job ids per XACK */
 
 enum job_state {
     JOB_RUNNING = 0,   /* check in progress */
     JOB_REPORTING = 1, /* result XADD sent */
     JOB_RETRYING = 2,  /* result XADD failed; resent when the command connection is back */
-    JOB_ACKING = 3,    /* XACK sent */
+    JOB_ACKING = 3,    /* XACK queued or sent */
 };
 
 struct consumer_job {
@@ -70,6 +71,16 @@ struct consumer {
     struct event retry_timer;
     struct event reclaim_timer;
     struct event heartbeat_timer;
+    struct consumer_job *acks[CONSUMER_ACK_MAX]; /* jobs waiting for their XACK */
+    int nacks;
+    struct event ack_event; /* flushes acks at the end of the event-loop turn */
+    bool ack_armed;
+};
+
+/* One XACK of several jobs; the jobs live until its reply. */
+struct consumer_ack_batch {
+    int n;
+    struct consumer_job *j[CONSUMER_ACK_MAX];
 };
 
 static void consumer_read(struct consumer *c);
@@ -88,14 +99,58 @@ static void consumer_job_unlink_free(struct consumer_job *j)
     consumer_read(c); /* a slot became free */
 }
 
-/* called by redis_client with the XACK reply */
+/* called by redis_client with the reply of one batched XACK */
 static void consumer_ack_cb(void *arg, redisReply *reply, const char *errstr)
 {
-    struct consumer_job *j = arg;
+    struct consumer_ack_batch *b = arg;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-        log_warn("job %s: XACK failed (%s); it will be redelivered and reported again", j->id,
-                 reply ? reply->str : errstr);
-    consumer_job_unlink_free(j);
+        log_warn("XACK of %d job(s) (first %s) failed (%s); they will be redelivered and "
+                 "reported again", b->n, b->j[0]->id, reply ? reply->str : errstr);
+    for (int i = 0; i < b->n; i++) consumer_job_unlink_free(b->j[i]);
+    free(b);
+}
+
+/* Sends one XACK for every job queued so far. */
+static void consumer_ack_flush(struct consumer *c)
+{
+    struct consumer_ack_batch *b;
+    const char *argv[3 + CONSUMER_ACK_MAX];
+    size_t lens[3 + CONSUMER_ACK_MAX];
+
+    if (c->nacks == 0) return;
+    b = util_xcalloc(1, sizeof(*b));
+    b->n = c->nacks;
+    memcpy(b->j, c->acks, (size_t)c->nacks * sizeof(c->acks[0]));
+    c->nacks = 0;
+    argv[0] = "XACK";
+    argv[1] = c->stream;
+    argv[2] = KEYS_GROUP_WORKERS;
+    for (int i = 0; i < b->n; i++) argv[3 + i] = b->j[i]->id;
+    for (int i = 0; i < 3 + b->n; i++) lens[i] = strlen(argv[i]);
+    redis_client_commandargv(c->cmd, consumer_ack_cb, b, 0, 3 + b->n, argv, lens);
+}
+
+/* called by libevent at the end of the loop turn in which jobs were queued for XACK */
+static void consumer_ack_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct consumer *c = arg;
+    c->ack_armed = false;
+    consumer_ack_flush(c);
+}
+
+/* Queues j's XACK; jobs finished in the same event-loop turn share one XACK. */
+static void consumer_ack(struct consumer_job *j)
+{
+    struct consumer *c = j->c;
+
+    j->state = JOB_ACKING;
+    c->acks[c->nacks++] = j;
+    if (c->nacks == CONSUMER_ACK_MAX) {
+        consumer_ack_flush(c);
+    } else if (!c->ack_armed) {
+        c->ack_armed = true;
+        event_active(&c->ack_event, EV_TIMEOUT, 0);
+    }
 }
 
 static void consumer_send_result(struct consumer_job *j);
@@ -136,9 +191,7 @@ static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
         evtimer_add(&j->retry, &tv);
         return;
     }
-    j->state = JOB_ACKING;
-    redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
-                         KEYS_GROUP_WORKERS, j->id);
+    consumer_ack(j);
 }
 
 static void consumer_send_result(struct consumer_job *j)
@@ -167,9 +220,7 @@ static void consumer_report(struct consumer_job *j, json_t *check_response)
                               &j->bloblen) != 0) {
         log_error("job %s: cannot encode the result; acknowledging it unreported", j->id);
         json_decref(check_response);
-        j->state = JOB_ACKING;
-        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
-                             KEYS_GROUP_WORKERS, j->id);
+        consumer_ack(j);
         return;
     }
     json_decref(check_response);
@@ -218,17 +269,13 @@ static void consumer_job_start(struct consumer *c, const char *id, const char *b
         seal_count_reject(st);
         log_error("job %s on %s rejected (%s: %s); acknowledged and dropped", id, c->stream,
                   seal_status_name(st), err);
-        j->state = JOB_ACKING;
-        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
-                             KEYS_GROUP_WORKERS, id);
+        consumer_ack(j);
         return;
     }
     if (strcmp(j->job.perspective, c->self->code) != 0) {
         log_error("job %s for perspective %s arrived at %s; acknowledged and dropped", id,
                   j->job.perspective, c->self->code);
-        j->state = JOB_ACKING;
-        redis_client_command(c->cmd, consumer_ack_cb, j, 0, "XACK %s %s %s", c->stream,
-                             KEYS_GROUP_WORKERS, id);
+        consumer_ack(j);
         return;
     }
     if (clock_now_ms() >= j->job.deadline_ms) {
@@ -459,6 +506,7 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
     evtimer_assign(&c->retry_timer, base, consumer_retry_cb, c);
     event_assign(&c->reclaim_timer, base, -1, EV_PERSIST, consumer_reclaim_timer_cb, c);
     event_assign(&c->heartbeat_timer, base, -1, EV_PERSIST, consumer_heartbeat_timer_cb, c);
+    event_assign(&c->ack_event, base, -1, 0, consumer_ack_event_cb, c);
     tv.tv_sec = (cfg->job_visibility_timeout_ms / 2) / 1000;
     tv.tv_usec = ((cfg->job_visibility_timeout_ms / 2) % 1000) * 1000;
     event_add(&c->reclaim_timer, &tv);
@@ -497,5 +545,8 @@ void consumer_free(struct consumer *c)
     event_del(&c->retry_timer);
     event_del(&c->reclaim_timer);
     event_del(&c->heartbeat_timer);
+    event_del(&c->ack_event);
+    /* jobs never acknowledged stay pending in Redis: another worker reclaims them */
+    while (c->nacks > 0) consumer_job_unlink_free(c->acks[--c->nacks]);
     free(c);
 }
