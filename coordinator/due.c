@@ -13,6 +13,7 @@
 #include "api.h"
 #include "audit.h"
 #include "published.h"
+#include "reqview.h"
 #include "retry.h"
 #include "clock.h"
 #include "log.h"
@@ -24,6 +25,24 @@
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
 #define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
 
+/* What lua/finalize answered, when publication was pipelined behind it. */
+enum due_fin {
+    DUE_FIN_NONE = 0,    /* not pipelined, or no answer yet */
+    DUE_FIN_FAILED = 1,  /* Redis failed */
+    DUE_FIN_CHANGED = 2, /* more outcomes were recorded since the tally: judge again */
+    DUE_FIN_OURS = 3,    /* we decided */
+    DUE_FIN_THEIRS = 4,  /* already decided (or answered, or gone) */
+};
+
+/* What lua/publish answered. */
+enum due_pub {
+    DUE_PUB_NONE = 0,     /* no answer yet */
+    DUE_PUB_FAILED = 1,   /* Redis failed */
+    DUE_PUB_LOST = 2,     /* published by someone else, or not decided */
+    DUE_PUB_DEFERRED = 3, /* published; its unfinished follow-up work is not overdue yet */
+    DUE_PUB_WON = 4,      /* we published: the follow-up work and notification are ours */
+};
+
 struct due_op {
     struct coord *co;
     char rid[48];
@@ -34,6 +53,12 @@ struct due_op {
     enum quorum_verdict verdict;
     struct tally tally; /* the tally judged */
     int tries;
+    bool pipelined; /* lua/publish and the read were sent right behind lua/finalize */
+    bool republished; /* a pipelined publication was redone on its own */
+    enum due_fin fin;
+    enum due_pub pub;
+    int replies; /* publication replies still expected: [finalize,] publish, read */
+    char holder[64]; /* DUE_PUB_WON: the coordinator that holds the HTTP request */
     due_done_cb cb;
     void *arg;
     char req_key[KEYS_MAX];
@@ -82,6 +107,11 @@ static void due_op_done(struct due_op *op, bool ok)
     free(op);
 }
 
+static void due_publish(struct due_op *op);
+static void due_fetch_tally(struct due_op *op);
+static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
+                             bool have_view);
+
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -100,40 +130,101 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_op *op = arg;
     struct coord *co = op->co;
-    char key[KEYS_MAX], maxlen[24];
+    char at[24];
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        log_warn("request %s: publish failed: %s", op->rid, reply ? reply->str : errstr);
+        if (op->fin != DUE_FIN_CHANGED && op->fin != DUE_FIN_FAILED)
+            log_warn("request %s: publish failed: %s", op->rid, reply ? reply->str : errstr);
+        op->pub = DUE_PUB_FAILED;
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        /* published, its follow-up work unfinished and not yet overdue: keep a due entry so
+         * that a sweeper takes it over then (a claim removed ours) */
+        snprintf(at, sizeof(at), "%lld", reply->integer);
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
+                             co->due_key, at, op->rid);
+        op->pub = DUE_PUB_DEFERRED;
+    } else if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(op->holder)) {
+        op->pub = DUE_PUB_LOST; /* already published by someone else */
+    } else {
+        util_strlcpy(op->holder, reply->str, sizeof(op->holder));
+        op->pub = DUE_PUB_WON;
+    }
+    due_publish_step(op, NULL, NULL, false);
+}
+
+/* called by reqview_load with the request as it stood right after lua/publish */
+static void due_view_cb(void *arg, const struct reqview *v, const char *err)
+{
+    due_publish_step(arg, v, err, true);
+}
+
+/*
+ * Counts the publication's replies; the last one finishes it. The read of the request is
+ * pipelined behind lua/publish so that the winner needs no further round trip: normally it
+ * is the last reply and the view (borrowed, have_view) serves the follow-up work. When a
+ * script was reloaded after NOSCRIPT its reply comes after the read; the winner then loads
+ * the request again.
+ */
+static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
+                             bool have_view)
+{
+    struct coord *co = op->co;
+    char key[KEYS_MAX], maxlen[24];
+
+    if (--op->replies > 0) return;
+    if (op->fin == DUE_FIN_FAILED) {
         due_op_done(op, false);
         return;
     }
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        /* published, its follow-up work unfinished and not yet overdue: keep a due entry so
-         * that a sweeper takes it over then (a claim removed ours) */
-        snprintf(maxlen, sizeof(maxlen), "%lld", reply->integer);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
-                             co->due_key, maxlen, op->rid);
-        due_op_done(op, true);
+    if (op->fin == DUE_FIN_CHANGED) { /* the publication was a no-op: judge the new tally */
+        if (op->tries++ < DUE_MAX_TRIES) {
+            due_fetch_tally(op);
+            return;
+        }
+        due_op_done(op, true); /* still changing: the due entry brings it back */
         return;
     }
-    if (reply->type != REDIS_REPLY_STRING) { /* already published by someone else */
+    switch (op->pub) {
+    case DUE_PUB_WON:
+        break;
+    case DUE_PUB_LOST:
+        if (op->fin == DUE_FIN_OURS && !op->republished) {
+            /* we decided, yet the publication behind it found nothing to publish: it ran
+             * first (a script reloaded after NOSCRIPT); publish again, on its own */
+            op->republished = true;
+            op->pipelined = false;
+            op->fin = DUE_FIN_NONE;
+            due_publish(op);
+            return;
+        }
         due_op_done(op, true);
+        return;
+    case DUE_PUB_DEFERRED:
+        due_op_done(op, true);
+        return;
+    case DUE_PUB_NONE: /* cannot happen: replies come in order */
+    case DUE_PUB_FAILED:
+    default:
+        due_op_done(op, false);
         return;
     }
     /* we published: audit, cooldown, metrics, alerts; the due entry goes with the audit */
-    if (strcmp(reply->str, co->id) == 0) { /* we hold it too: one read serves both */
-        published_handle(co, op->rid, true);
+    if (strcmp(op->holder, co->id) == 0) { /* we hold it too: the same read answers it */
+        if (have_view) published_handle_view(co, op->rid, v, err, true);
+        else published_handle(co, op->rid, true);
         due_op_done(op, true);
         return;
     }
-    published_handle(co, op->rid, false);
-    keys_replies(key, sizeof(key), co->cfg->key_prefix, reply->str);
+    if (have_view) published_handle_view(co, op->rid, v, err, false);
+    else published_handle(co, op->rid, false);
+    keys_replies(key, sizeof(key), co->cfg->key_prefix, op->holder);
     snprintf(maxlen, sizeof(maxlen), "%d", co->cfg->replies_maxlen);
     redis_client_command(co->cmd, due_notify_cb, op, 0, "XADD %s MAXLEN ~ %s * r %s", key,
                          maxlen, op->rid);
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "EXPIRE %s 3600", key);
 }
 
+/* lua/publish, with the read of the request pipelined right behind it. */
 static void due_publish(struct due_op *op)
 {
     char now[24], takeover[24];
@@ -148,7 +239,10 @@ static void due_publish(struct due_op *op)
     args[1] = now;
     args[2] = takeover;
     for (int i = 0; i < 3; i++) lens[i] = strlen(args[i]);
+    op->pub = DUE_PUB_NONE;
+    op->replies = op->pipelined ? 3 : 2;
     scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 3, args, lens, due_publish_cb, op);
+    reqview_load(op->co, op->rid, due_view_cb, op);
 }
 
 /* called by libevent when a straggler grace period ends */
@@ -183,12 +277,23 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
                          co->due_key, score, rid);
 }
 
-static void due_fetch_tally(struct due_op *op);
-
 /* called by redis_client with the lua/finalize reply: 1 decided by us, 0 not open, -1 retry */
 static void due_finalize_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_op *op = arg;
+    if (op->pipelined) { /* the publication and read behind it finish the operation */
+        if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+            log_warn("request %s: finalize failed: %s", op->rid,
+                     reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+            op->fin = DUE_FIN_FAILED;
+        } else {
+            op->fin = reply->integer == -1  ? DUE_FIN_CHANGED
+                      : reply->integer == 1 ? DUE_FIN_OURS
+                                            : DUE_FIN_THEIRS;
+        }
+        due_publish_step(op, NULL, NULL, false);
+        return;
+    }
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         log_warn("request %s: finalize failed: %s", op->rid,
                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
@@ -203,12 +308,9 @@ static void due_finalize_cb(void *arg, redisReply *reply, const char *errstr)
         due_op_done(op, true); /* still changing: the due entry brings it back */
         return;
     }
-    /* decided, by us (1) or by another coordinator (0): publish now if nothing is left to
-     * wait for; otherwise the decider's grace timer or the last straggler's record does */
-    if (op->publish_now) {
-        due_publish(op);
-        return;
-    }
+    /* decided, by us (1) or by another coordinator (0), with perspectives still to come
+     * (with nothing left to wait for, the publication was pipelined behind the finalize):
+     * the decider's grace timer or the last straggler's record publishes */
     due_op_done(op, true);
 }
 
@@ -288,7 +390,11 @@ static void due_finalize(struct due_op *op)
         int64_t at = now + co->cfg->straggler_grace_ms;
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
     }
+    /* nothing left to wait for: publish in the same round trip (a no-op unless decided) */
+    op->pipelined = op->publish_now;
+    op->fin = DUE_FIN_NONE;
     scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
+    if (op->pipelined) due_publish(op);
 }
 
 /* called by redis_client with the lua/retry reply */

@@ -25,30 +25,34 @@ struct published_op {
     bool local_holder; /* this process holds the HTTP request: answer it from the same read */
 };
 
-/* called by reqview_load with the published request */
-static void published_view_cb(void *arg, const struct reqview *v, const char *err)
+void published_handle_view(struct coord *co, const char *rid, const struct reqview *v,
+                           const char *err, bool local_holder)
 {
-    struct published_op *op = arg;
-    struct coord *co = op->co;
     char now[24];
 
     if (v == NULL || record_render_state(v->req) == RECORD_MISSING) {
-        log_error("request %s: after publishing: reading the request failed: %s", op->rid,
+        log_error("request %s: after publishing: reading the request failed: %s", rid,
                   v == NULL ? err : "the record is gone");
         audit_note_failure();
         if (v == NULL) { /* the follow-up work is taken over by a sweeper (lua/publish) */
             snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
             redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
-                                 "ZADD %s NX %s %s", co->due_key, now, op->rid);
+                                 "ZADD %s NX %s %s", co->due_key, now, rid);
         }
-        if (op->local_holder) api_notify_replied(co, op->rid); /* renders from its own read */
-        free(op);
+        if (local_holder) api_notify_replied(co, rid); /* renders from its own read */
         return;
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
     verdict_watch_report(co, v->rid, v->req, v->res);
-    if (op->local_holder) api_render_view(co, v);
+    if (local_holder) api_render_view(co, v);
+}
+
+/* called by reqview_load with the published request */
+static void published_view_cb(void *arg, const struct reqview *v, const char *err)
+{
+    struct published_op *op = arg;
+    published_handle_view(op->co, op->rid, v, err, op->local_holder);
     free(op);
 }
 

@@ -7,6 +7,7 @@
 #define MPIC_PUBLISHED_H
 
 #include "coord.h"
+#include "reqview.h"
 
 #include <stdbool.h>
 
@@ -15,5 +16,11 @@
  * the HTTP request this process holds from that same read (api_render_view).
  */
 void published_handle(struct coord *co, const char *rid, bool local_holder);
+/**
+ * The same work from a view the caller loaded after winning (v == NULL: the load failed with
+ * err; the follow-up work is then left to a sweeper's takeover).
+ */
+void published_handle_view(struct coord *co, const char *rid, const struct reqview *v,
+                           const char *err, bool local_holder);
 
 #endif

@@ -115,6 +115,27 @@ def test_export_json_lines_and_resume(fleet):
     assert export(fleet, since=newer[-1]["audit_id"]) == []
 
 
+def test_winner_writes_the_record_after_script_flush(fleet):
+    """The publication and the read of the request travel in one round trip behind the
+    finalize; after SCRIPT FLUSH the scripts are reloaded (NOSCRIPT, EVAL) and their replies
+    come after the read. The coordinator that published must still write the audit record
+    itself, at once, not leave it to the takeover 3 command timeouts (6 s) later."""
+    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port)
+    for i in range(3):
+        before = len(audit_records(fleet))
+        r.script_flush()
+        resp = fleet.post(caa_body("permit.mpic.test", trace_identifier=f"flushed-{i}"),
+                          coordinator=i % 2)
+        body = expect_200(resp)
+        assert body["is_valid"] is True, body
+        rid = resp.headers["X-Mpic-Request-Id"]
+        records = mpiclab.wait_until(
+            lambda: [x for x in audit_records(fleet)[before:] if x["request_id"] == rid],
+            4.5, "the audit record written by the publishing coordinator")
+        assert len(records) == 1 and records[0]["trace_identifier"] == f"flushed-{i}"
+        assert r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", "post_done") is not None
+
+
 def test_export_fails_clearly_without_redis(workdir):
     src = os.environ.get("MPIC_SOURCE_DIR", os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))))
