@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ackbatch.h"
 #include "clock.h"
 #include "cmetrics.h"
 #include "due.h"
@@ -26,7 +27,6 @@
 #define REDUCER_BLOCK_MS 1000
 #define REDUCER_READ_MAX 128
 #define REDUCER_MAX_INFLIGHT 4096
-#define REDUCER_ACK_MAX 128 /* ids per XACK */
 
 struct reducer {
     struct coord *co;
@@ -38,17 +38,7 @@ struct reducer {
     int64_t next_gc_ms; /* monotonic time of the next stale-consumer cleanup */
     struct event retry_timer;
     struct event reclaim_timer;
-    struct reducer_entry *acks[REDUCER_ACK_MAX]; /* handled entries waiting for their XACK */
-    int nacks;
-    struct event ack_event; /* flushes acks at the end of the event-loop turn */
-    bool ack_armed;
-};
-
-/* One XACK of several entries; the entries live until its reply. */
-struct reducer_ack_batch {
-    struct reducer *r;
-    int n;
-    struct reducer_entry *e[REDUCER_ACK_MAX];
+    struct ackbatch *acks; /* handled entries: one XACK per event-loop turn */
 };
 
 struct reducer_entry {
@@ -88,61 +78,20 @@ struct reducer_group {
 
 static void reducer_read(struct reducer *r);
 
-/* called by redis_client with the reply of one batched XACK */
-static void reducer_ack_cb(void *arg, redisReply *reply, const char *errstr)
-{
-    struct reducer_ack_batch *b = arg;
-    struct reducer *r = b->r;
-    (void)reply;
-    (void)errstr; /* an unacknowledged entry is reclaimed and recorded again: idempotent */
-    for (int i = 0; i < b->n; i++) free(b->e[i]);
-    r->inflight -= b->n;
-    free(b);
-    reducer_read(r);
-}
-
-/* Sends one XACK for every entry handled so far. */
-static void reducer_ack_flush(struct reducer *r)
-{
-    struct coord *co = r->co;
-    struct reducer_ack_batch *b;
-    const char *argv[3 + REDUCER_ACK_MAX];
-    size_t lens[3 + REDUCER_ACK_MAX];
-
-    if (r->nacks == 0) return;
-    b = util_xcalloc(1, sizeof(*b));
-    b->r = r;
-    b->n = r->nacks;
-    memcpy(b->e, r->acks, (size_t)r->nacks * sizeof(r->acks[0]));
-    r->nacks = 0;
-    argv[0] = "XACK";
-    argv[1] = co->results_key;
-    argv[2] = KEYS_GROUP_REDUCERS;
-    for (int i = 0; i < b->n; i++) argv[3 + i] = b->e[i]->id;
-    for (int i = 0; i < 3 + b->n; i++) lens[i] = strlen(argv[i]);
-    redis_client_commandargv(co->cmd, reducer_ack_cb, b, 0, 3 + b->n, argv, lens);
-}
-
-/* called by libevent at the end of the loop turn in which entries were queued for XACK */
-static void reducer_ack_event_cb(evutil_socket_t fd, short what, void *arg)
+/* called by ackbatch once e's XACK was answered (or failed: e is reclaimed and redone) */
+static void reducer_acked_cb(void *arg, void *item, bool ok)
 {
     struct reducer *r = arg;
-    r->ack_armed = false;
-    reducer_ack_flush(r);
+    (void)ok; /* recording is idempotent */
+    free(item);
+    r->inflight--;
+    reducer_read(r);
 }
 
 /* Queues e's XACK; entries handled in the same event-loop turn share one XACK. */
 static void reducer_ack(struct reducer_entry *e)
 {
-    struct reducer *r = e->r;
-
-    r->acks[r->nacks++] = e;
-    if (r->nacks == REDUCER_ACK_MAX) {
-        reducer_ack_flush(r);
-    } else if (!r->ack_armed) {
-        r->ack_armed = true;
-        event_active(&r->ack_event, EV_TIMEOUT, 0);
-    }
+    ackbatch_add(e->r->acks, e->id, e);
 }
 
 static void reducer_group_ack(struct reducer_group *g)
@@ -512,7 +461,8 @@ struct reducer *reducer_new(struct coord *co)
     r->co = co;
     util_strlcpy(r->reclaim_cursor, "0-0", sizeof(r->reclaim_cursor));
     evtimer_assign(&r->retry_timer, co->base, reducer_retry_cb, r);
-    event_assign(&r->ack_event, co->base, -1, 0, reducer_ack_event_cb, r);
+    r->acks = ackbatch_new(co->base, co->cmd, co->results_key, KEYS_GROUP_REDUCERS,
+                           reducer_acked_cb, r);
     event_assign(&r->reclaim_timer, co->base, -1, EV_PERSIST, reducer_reclaim_timer_cb, r);
     event_add(&r->reclaim_timer, &tv);
     return r;
@@ -528,8 +478,7 @@ void reducer_free(struct reducer *r)
     if (r == NULL) return;
     event_del(&r->retry_timer);
     event_del(&r->reclaim_timer);
-    event_del(&r->ack_event);
     /* entries not yet acknowledged stay pending in Redis: another reducer reclaims them */
-    for (int i = 0; i < r->nacks; i++) free(r->acks[i]);
+    ackbatch_free(r->acks);
     free(r);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ackbatch.h"
 #include "clock.h"
 #include "group_gc.h"
 #include "keys.h"
@@ -27,7 +28,6 @@
 #define CONSUMER_BLOCK_MS 1000
 #define CONSUMER_READ_MAX 64
 #define CONSUMER_RETRY_MS 100
-#define CONSUMER_ACK_MAX 128 /* job ids per XACK */
 
 enum job_state {
     JOB_RUNNING = 0,   /* check in progress */
@@ -71,16 +71,7 @@ struct consumer {
     struct event retry_timer;
     struct event reclaim_timer;
     struct event heartbeat_timer;
-    struct consumer_job *acks[CONSUMER_ACK_MAX]; /* jobs waiting for their XACK */
-    int nacks;
-    struct event ack_event; /* flushes acks at the end of the event-loop turn */
-    bool ack_armed;
-};
-
-/* One XACK of several jobs; the jobs live until its reply. */
-struct consumer_ack_batch {
-    int n;
-    struct consumer_job *j[CONSUMER_ACK_MAX];
+    struct ackbatch *acks; /* finished jobs: one XACK per event-loop turn */
 };
 
 static void consumer_read(struct consumer *c);
@@ -99,58 +90,19 @@ static void consumer_job_unlink_free(struct consumer_job *j)
     consumer_read(c); /* a slot became free */
 }
 
-/* called by redis_client with the reply of one batched XACK */
-static void consumer_ack_cb(void *arg, redisReply *reply, const char *errstr)
+/* called by ackbatch once j's XACK was answered (or failed: the job is delivered again) */
+static void consumer_acked_cb(void *arg, void *item, bool ok)
 {
-    struct consumer_ack_batch *b = arg;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-        log_warn("XACK of %d job(s) (first %s) failed (%s); they will be redelivered and "
-                 "reported again", b->n, b->j[0]->id, reply ? reply->str : errstr);
-    for (int i = 0; i < b->n; i++) consumer_job_unlink_free(b->j[i]);
-    free(b);
-}
-
-/* Sends one XACK for every job queued so far. */
-static void consumer_ack_flush(struct consumer *c)
-{
-    struct consumer_ack_batch *b;
-    const char *argv[3 + CONSUMER_ACK_MAX];
-    size_t lens[3 + CONSUMER_ACK_MAX];
-
-    if (c->nacks == 0) return;
-    b = util_xcalloc(1, sizeof(*b));
-    b->n = c->nacks;
-    memcpy(b->j, c->acks, (size_t)c->nacks * sizeof(c->acks[0]));
-    c->nacks = 0;
-    argv[0] = "XACK";
-    argv[1] = c->stream;
-    argv[2] = KEYS_GROUP_WORKERS;
-    for (int i = 0; i < b->n; i++) argv[3 + i] = b->j[i]->id;
-    for (int i = 0; i < 3 + b->n; i++) lens[i] = strlen(argv[i]);
-    redis_client_commandargv(c->cmd, consumer_ack_cb, b, 0, 3 + b->n, argv, lens);
-}
-
-/* called by libevent at the end of the loop turn in which jobs were queued for XACK */
-static void consumer_ack_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct consumer *c = arg;
-    c->ack_armed = false;
-    consumer_ack_flush(c);
+    (void)arg;
+    (void)ok;
+    consumer_job_unlink_free(item);
 }
 
 /* Queues j's XACK; jobs finished in the same event-loop turn share one XACK. */
 static void consumer_ack(struct consumer_job *j)
 {
-    struct consumer *c = j->c;
-
     j->state = JOB_ACKING;
-    c->acks[c->nacks++] = j;
-    if (c->nacks == CONSUMER_ACK_MAX) {
-        consumer_ack_flush(c);
-    } else if (!c->ack_armed) {
-        c->ack_armed = true;
-        event_active(&c->ack_event, EV_TIMEOUT, 0);
-    }
+    ackbatch_add(j->c->acks, j->id, j);
 }
 
 static void consumer_send_result(struct consumer_job *j);
@@ -502,11 +454,11 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
     c->cmd = redis_client_new(base, &o);
     redis_client_set_state_cb(c->block, consumer_block_state_cb, c);
     redis_client_set_state_cb(c->cmd, consumer_block_state_cb, c);
+    c->acks = ackbatch_new(base, c->cmd, c->stream, KEYS_GROUP_WORKERS, consumer_acked_cb, c);
 
     evtimer_assign(&c->retry_timer, base, consumer_retry_cb, c);
     event_assign(&c->reclaim_timer, base, -1, EV_PERSIST, consumer_reclaim_timer_cb, c);
     event_assign(&c->heartbeat_timer, base, -1, EV_PERSIST, consumer_heartbeat_timer_cb, c);
-    event_assign(&c->ack_event, base, -1, 0, consumer_ack_event_cb, c);
     tv.tv_sec = (cfg->job_visibility_timeout_ms / 2) / 1000;
     tv.tv_usec = ((cfg->job_visibility_timeout_ms / 2) % 1000) * 1000;
     event_add(&c->reclaim_timer, &tv);
@@ -545,8 +497,7 @@ void consumer_free(struct consumer *c)
     event_del(&c->retry_timer);
     event_del(&c->reclaim_timer);
     event_del(&c->heartbeat_timer);
-    event_del(&c->ack_event);
     /* jobs never acknowledged stay pending in Redis: another worker reclaims them */
-    while (c->nacks > 0) consumer_job_unlink_free(c->acks[--c->nacks]);
+    ackbatch_free(c->acks);
     free(c);
 }
