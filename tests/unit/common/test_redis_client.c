@@ -2,7 +2,10 @@
  * common/redis_client.c against a real redis-server started by the test: every command
  * completes exactly once and never synchronously, commands time out when Redis hangs
  * (SIGSTOP), the client reconnects with backoff after a restart, and a lost connection fails
- * pending commands with NULL; ACL users authenticate with `AUTH user pass`.
+ * pending commands with NULL; ACL users authenticate with `AUTH user pass`. The event-loop
+ * adapter (common/redis_evloop.c): commands of one loop turn or of reply callbacks all complete,
+ * a burst larger than the socket buffers goes out on EV_WRITE, freeing from a callback cancels
+ * the pending flush, and refused or stuck connects never count as connected.
  */
 #include <stdarg.h>
 #include <stddef.h>
