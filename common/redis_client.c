@@ -8,13 +8,13 @@
 #include "redis_client.h"
 
 #include <event2/event_struct.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "redis_evloop.h"
 #include "util.h"
 
 #define REDIS_BACKOFF_MIN_MS 50
@@ -197,7 +197,7 @@ static void redis_client_connect(struct redis_client *rc)
     }
     ac->data = rc;
     rc->ac = ac;
-    redisLibeventAttach(ac, rc->base);
+    redis_evloop_attach(ac, rc->base); /* a fresh context: nothing attached yet */
     redisAsyncSetConnectCallback(ac, redis_on_connect);
     redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
     redis_set_state(rc, REDIS_CLIENT_CONNECTING);

@@ -2,7 +2,10 @@
  * common/redis_client.c against a real redis-server started by the test: every command
  * completes exactly once and never synchronously, commands time out when Redis hangs
  * (SIGSTOP), the client reconnects with backoff after a restart, and a lost connection fails
- * pending commands with NULL; ACL users authenticate with `AUTH user pass`.
+ * pending commands with NULL; ACL users authenticate with `AUTH user pass`. The event-loop
+ * adapter (common/redis_evloop.c): commands of one loop turn or of reply callbacks all complete,
+ * a burst larger than the socket buffers goes out on EV_WRITE, freeing from a callback cancels
+ * the pending flush, and refused or stuck connects never count as connected.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +357,307 @@ static void test_auth_with_acl_user(void **state)
     event_base_free(base);
 }
 
+struct burst {
+    int calls;        /* replies seen */
+    int in_order;     /* replies whose INCR value matched their position */
+    int errors;       /* NULL or error replies */
+    bool in_call;     /* set while commands are being issued */
+    bool synchronous; /* a callback ran inside the issuing code */
+};
+
+/* called by redis_client with the reply to one INCR of a burst */
+static void burst_reply(void *arg, redisReply *reply, const char *errstr)
+{
+    struct burst *b = arg;
+    (void)errstr;
+    b->calls++;
+    if (b->in_call) b->synchronous = true;
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+        b->errors++;
+    else if (reply->integer == b->calls)
+        b->in_order++;
+    if (current_base) event_base_loopbreak(current_base);
+}
+
+/* Many commands issued in one loop turn (flushed together at the end of the turn) all complete
+ * exactly once, in order, never synchronously. */
+static void test_many_commands_in_one_turn(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client *rc = new_client(base, 5000);
+    struct reply_log del = {0};
+    struct burst b = {0};
+    const int n = 2000;
+
+    (void)state;
+    redis_client_start(rc);
+    assert_true(wait_ready(base, rc, 3000));
+    redis_client_command(rc, log_reply, &del, 0, "DEL burst-counter");
+    b.in_call = true;
+    for (int i = 0; i < n; i++)
+        redis_client_command(rc, burst_reply, &b, 0, "INCR burst-counter");
+    b.in_call = false;
+    assert_int_equal(b.calls, 0);
+    run_until(base, &b.calls, n, 10000);
+    assert_int_equal(del.calls, 1);
+    assert_int_equal(b.calls, n);
+    assert_int_equal(b.in_order, n);
+    assert_int_equal(b.errors, 0);
+    assert_false(b.synchronous);
+    redis_client_free(rc);
+    event_base_free(base);
+}
+
+struct chain {
+    struct redis_client *rc;
+    int left;  /* commands still to issue from reply callbacks */
+    int calls; /* replies seen */
+    int bad;   /* NULL or unexpected replies */
+};
+
+/* called by redis_client with each PING reply of a chain: issues the next two-command step */
+static void chain_reply(void *arg, redisReply *reply, const char *errstr)
+{
+    struct chain *c = arg;
+    (void)errstr;
+    c->calls++;
+    if (reply == NULL || reply->type != REDIS_REPLY_STATUS) c->bad++;
+    if (c->left > 0) {
+        c->left--;
+        redis_client_command(c->rc, chain_reply, c, 0, "PING");
+    }
+    if (current_base) event_base_loopbreak(current_base);
+}
+
+/* Commands issued from inside reply callbacks are flushed after the callback returns. */
+static void test_commands_from_reply_callbacks(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client *rc = new_client(base, 5000);
+    struct chain c = {0};
+
+    (void)state;
+    redis_client_start(rc);
+    assert_true(wait_ready(base, rc, 3000));
+    c.rc = rc;
+    c.left = 500;
+    for (int i = 0; i < 4; i++) /* four chains interleaved on one connection */
+        redis_client_command(rc, chain_reply, &c, 0, "PING");
+    run_until(base, &c.calls, 504, 10000);
+    assert_int_equal(c.calls, 504);
+    assert_int_equal(c.bad, 0);
+    redis_client_free(rc);
+    event_base_free(base);
+}
+
+#define BIG_VALUES 96
+#define BIG_VALUE_LEN (256 * 1024)
+
+struct big_log {
+    int calls;
+    int ok;   /* +OK for SET, the right length for STRLEN */
+    int want; /* STRLEN answer expected; 0 for SET */
+};
+
+/* called by redis_client with the reply to one SET or STRLEN of the big burst */
+static void big_reply(void *arg, redisReply *reply, const char *errstr)
+{
+    struct big_log *l = arg;
+    (void)errstr;
+    l->calls++;
+    if (reply != NULL && l->want == 0 && reply->type == REDIS_REPLY_STATUS) l->ok++;
+    if (reply != NULL && l->want > 0 && reply->type == REDIS_REPLY_INTEGER &&
+        reply->integer == l->want)
+        l->ok++;
+    if (current_base) event_base_loopbreak(current_base);
+}
+
+/* A pipelined burst (24 MiB) larger than the socket buffers, sent while Redis is stopped: the
+ * end-of-turn flush hits EAGAIN and the rest goes out on EV_WRITE once Redis reads again;
+ * every command completes, and the connection is usable afterwards. */
+static void test_burst_larger_than_socket_buffer(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client *rc = new_client(base, 20000);
+    struct big_log sets = {0}, lens = {0};
+    struct reply_log after = {0};
+    char *value = malloc(BIG_VALUE_LEN);
+
+    (void)state;
+    assert_non_null(value);
+    memset(value, 'x', BIG_VALUE_LEN);
+    redis_client_start(rc);
+    assert_true(wait_ready(base, rc, 3000));
+    lens.want = BIG_VALUE_LEN;
+    kill(redis_pid, SIGSTOP);
+    for (int i = 0; i < BIG_VALUES; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "big-%d", i);
+        redis_client_command(rc, big_reply, &sets, 0, "SET %s %b", key, value,
+                             (size_t)BIG_VALUE_LEN);
+    }
+    for (int i = 0; i < BIG_VALUES; i++)
+        redis_client_command(rc, big_reply, &lens, 0, "STRLEN big-%d", i);
+    run_until(base, &sets.calls, 1, 300); /* flush, EAGAIN, wait for EV_WRITE */
+    assert_int_equal(sets.calls, 0);
+    kill(redis_pid, SIGCONT);
+    run_until(base, &lens.calls, BIG_VALUES, 30000);
+    assert_int_equal(sets.calls, BIG_VALUES);
+    assert_int_equal(sets.ok, BIG_VALUES);
+    assert_int_equal(lens.calls, BIG_VALUES);
+    assert_int_equal(lens.ok, BIG_VALUES);
+    assert_true(redis_client_is_ready(rc));
+
+    redis_client_command(rc, log_reply, &after, 0, "PING");
+    run_until(base, &after.calls, 1, 2000);
+    assert_int_equal(after.type, REDIS_REPLY_STATUS);
+    assert_string_equal(after.text, "PONG");
+    redis_client_free(rc);
+    event_base_free(base);
+    free(value);
+}
+
+struct free_in_cb {
+    struct redis_client *rc;
+    struct reply_log *late; /* the command issued from the callback just before the free */
+    int calls;
+};
+
+/* called by redis_client with the first reply: queues one more command (a flush is now
+ * pending) and frees the client in the same callback */
+static void free_from_reply(void *arg, redisReply *reply, const char *errstr)
+{
+    struct free_in_cb *f = arg;
+    (void)reply;
+    (void)errstr;
+    f->calls++;
+    if (f->rc == NULL) return;
+    redis_client_command(f->rc, log_reply, f->late, 0, "PING");
+    redis_client_free(f->rc);
+    f->rc = NULL;
+}
+
+/* Freeing the client from a reply callback right after queueing a command: the pending
+ * flush is cancelled with the context, and every command completes exactly once. */
+static void test_free_inside_reply_callback(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client *rc = new_client(base, 5000);
+    struct reply_log late = {0}, behind = {0};
+    struct free_in_cb f = {0};
+
+    (void)state;
+    redis_client_start(rc);
+    assert_true(wait_ready(base, rc, 3000));
+    f.rc = rc;
+    f.late = &late;
+    redis_client_command(rc, free_from_reply, &f, 0, "PING");
+    redis_client_command(rc, log_reply, &behind, 0, "PING");
+    run_until(base, &late.calls, 1, 3000);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(late.calls, 1);
+    /* behind: answered before the free took effect, or failed with it, but exactly once */
+    assert_int_equal(behind.calls, 1);
+    /* more loop turns: nothing fires for the freed client */
+    for (int i = 0; i < 5; i++) event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(late.calls, 1);
+    assert_int_equal(behind.calls, 1);
+    event_base_free(base);
+}
+
+/* called by redis_client when a client that must never connect changes state */
+static void count_state(void *arg, bool ready)
+{
+    int *transitions = arg;
+    transitions[ready ? 1 : 0]++;
+}
+
+/* Nothing listens: the connect fails and the client backs off, never reporting ready. */
+static void test_connection_refused(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct redis_client_opts o;
+    struct redis_client *rc;
+    struct reply_log l = {0};
+    int transitions[2] = {0, 0};
+    int64_t end;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.name = "unit-refused";
+    o.host = "127.0.0.1";
+    o.port = free_port();
+    o.connect_timeout_ms = 1000;
+    o.command_timeout_ms = 1000;
+    rc = redis_client_new(base, &o);
+    redis_client_set_state_cb(rc, count_state, transitions);
+    redis_client_start(rc);
+    end = clock_mono_ms() + 3000;
+    while (redis_client_get_state(rc) != REDIS_CLIENT_BACKOFF && clock_mono_ms() < end)
+        event_base_loop(base, EVLOOP_ONCE);
+    assert_int_equal(redis_client_get_state(rc), REDIS_CLIENT_BACKOFF);
+    assert_int_equal(transitions[1], 0);
+    redis_client_command(rc, log_reply, &l, 0, "PING");
+    run_until(base, &l.calls, 1, 2000);
+    assert_int_equal(l.type, -1);
+    assert_string_equal(l.text, "not connected");
+    assert_int_equal(transitions[1], 0);
+    redis_client_free(rc);
+    event_base_free(base);
+}
+
+/* A listener whose accept queue is full drops our SYN: the connect stays in progress. The
+ * client must not take the first loop turn for "connected" (hiredis 0.14 only checks SO_ERROR,
+ * 0 while connecting): it waits, times out and backs off, never reporting ready. */
+static void test_connect_in_progress_times_out(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    struct redis_client_opts o;
+    struct redis_client *rc;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), fillers[4];
+    int transitions[2] = {0, 0};
+    bool saw_connecting = false;
+    int64_t end;
+
+    (void)state;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    for (int i = 0; i < 4; i++) { /* fill the accept queue; never accepted */
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fillers[i] >= 0);
+        connect(fillers[i], (struct sockaddr *)&sa, sizeof(sa));
+    }
+    memset(&o, 0, sizeof(o));
+    o.name = "unit-inprogress";
+    o.host = "127.0.0.1";
+    o.port = ntohs(sa.sin_port);
+    o.connect_timeout_ms = 400;
+    o.command_timeout_ms = 1000;
+    rc = redis_client_new(base, &o);
+    redis_client_set_state_cb(rc, count_state, transitions);
+    redis_client_start(rc);
+    end = clock_mono_ms() + 5000;
+    while (redis_client_get_state(rc) != REDIS_CLIENT_BACKOFF && clock_mono_ms() < end) {
+        if (redis_client_get_state(rc) == REDIS_CLIENT_CONNECTING) saw_connecting = true;
+        event_base_loop(base, EVLOOP_ONCE);
+    }
+    assert_true(saw_connecting);
+    assert_int_equal(redis_client_get_state(rc), REDIS_CLIENT_BACKOFF);
+    assert_int_equal(transitions[1], 0);
+    redis_client_free(rc);
+    event_base_free(base);
+    for (int i = 0; i < 4; i++) close(fillers[i]);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +665,12 @@ int main(void)
         cmocka_unit_test(test_hung_server_times_out_then_recovers),
         cmocka_unit_test(test_restart_fails_pending_and_reconnects),
         cmocka_unit_test(test_auth_with_acl_user),
+        cmocka_unit_test(test_many_commands_in_one_turn),
+        cmocka_unit_test(test_commands_from_reply_callbacks),
+        cmocka_unit_test(test_burst_larger_than_socket_buffer),
+        cmocka_unit_test(test_free_inside_reply_callback),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_connect_in_progress_times_out),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, teardown);
