@@ -63,23 +63,29 @@ static redisContext *test_redis_connect(const struct test_redis *t)
     return c;
 }
 
+/* Forks redis-server on t->port (again, after a stop, for restart tests); does not wait. */
+static void test_redis_spawn(struct test_redis *t)
+{
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%d", t->port);
+    t->pid = fork();
+    if (t->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("redis-server", "redis-server", "--port", portbuf, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", (char *)NULL);
+        _exit(127);
+    }
+}
+
 /* Starts redis-server and waits (up to ~3 s per try) until it answers PING; 0 or -1. */
 static int test_redis_start(struct test_redis *t)
 {
     for (int attempt = 0; attempt < 10; attempt++) {
-        char portbuf[16];
         t->port = test_redis_free_port();
         if (t->port <= 0) continue;
-        snprintf(portbuf, sizeof(portbuf), "%d", t->port);
-        t->pid = fork();
-        if (t->pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-            execlp("redis-server", "redis-server", "--port", portbuf, "--bind", "127.0.0.1",
-                   "--save", "", "--appendonly", "no", (char *)NULL);
-            _exit(127);
-        }
+        test_redis_spawn(t);
         for (int i = 0; i < 150; i++) {
             redisContext *c = test_redis_connect(t);
             redisReply *r = c ? redisCommand(c, "PING") : NULL;

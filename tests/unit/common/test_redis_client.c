@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "redis_client.h"
+#include "redis_server.h"
 
 struct reply_log {
     int calls;
@@ -36,36 +37,8 @@ struct reply_log {
     bool synchronous;  /* a callback ran inside the call */
 };
 
-static pid_t redis_pid;
+static struct test_redis srv;
 static struct event_base *current_base; /* the loop a reply callback wakes up */
-static int redis_port;
-
-static pid_t start_redis(int port)
-{
-    char portbuf[16];
-    pid_t pid;
-    snprintf(portbuf, sizeof(portbuf), "%d", port);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", portbuf, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop_redis(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGCONT);
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
-}
 
 /* called by redis_client with each reply */
 static void log_reply(void *arg, redisReply *reply, const char *errstr)
@@ -110,61 +83,22 @@ static struct redis_client *new_client(struct event_base *base, int command_time
     memset(&o, 0, sizeof(o));
     o.name = "unit";
     o.host = "127.0.0.1";
-    o.port = redis_port;
+    o.port = srv.port;
     o.connect_timeout_ms = 300;
     o.command_timeout_ms = command_timeout_ms;
     return redis_client_new(base, &o);
 }
 
-/* A port the kernel just reported free (bind to port 0), for redis-server to take. */
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    for (int attempt = 0; attempt < 10; attempt++) {
-        redis_port = free_port();
-        if (redis_port <= 0) continue;
-        redis_pid = start_redis(redis_port);
-        /* wait until it accepts a PING */
-        struct event_base *base = event_base_new();
-        struct redis_client *rc = new_client(base, 1000);
-        redis_client_start(rc);
-        bool ok = wait_ready(base, rc, 3000);
-        struct reply_log l = {0};
-        if (ok) {
-            redis_client_command(rc, log_reply, &l, 0, "PING");
-            run_until(base, &l.calls, 1, 2000);
-            ok = l.type == REDIS_REPLY_STATUS;
-        }
-        /* the server that answered must be ours, not another test's on a reused port */
-        ok = ok && waitpid(redis_pid, NULL, WNOHANG) == 0;
-        redis_client_free(rc);
-        event_base_free(base);
-        if (ok) return 0;
-        stop_redis();
-    }
-    return -1;
+    return test_redis_start(&srv);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stop_redis();
+    test_redis_stop(&srv);
     return 0;
 }
 
@@ -221,7 +155,7 @@ static void test_hung_server_times_out_then_recovers(void **state)
     (void)state;
     redis_client_start(rc);
     assert_true(wait_ready(base, rc, 3000));
-    kill(redis_pid, SIGSTOP);
+    kill(srv.pid, SIGSTOP);
     t0 = clock_mono_ms();
     redis_client_command(rc, log_reply, &a, 0, "PING");
     redis_client_command(rc, log_reply, &b, 0, "PING"); /* pipelined behind a */
@@ -234,7 +168,7 @@ static void test_hung_server_times_out_then_recovers(void **state)
     assert_true(clock_mono_ms() - t0 < 1500);
     assert_false(redis_client_is_ready(rc));
 
-    kill(redis_pid, SIGCONT);
+    kill(srv.pid, SIGCONT);
     assert_true(wait_ready(base, rc, 5000));
     redis_client_command(rc, log_reply, &c, 0, "PING");
     run_until(base, &c.calls, 1, 2000);
@@ -267,13 +201,13 @@ static void test_restart_fails_pending_and_reconnects(void **state)
     assert_true(wait_ready(base, rc, 3000));
     assert_int_equal(transitions[1], 1);
     redis_client_command(rc, log_reply, &blocked, 6000, "BLPOP nothing-here 5");
-    stop_redis();
+    test_redis_stop(&srv);
     run_until(base, &blocked.calls, 1, 3000);
     assert_int_equal(blocked.calls, 1);
     assert_int_equal(blocked.type, -1);
     assert_int_equal(transitions[0], 1);
 
-    redis_pid = start_redis(redis_port);
+    test_redis_spawn(&srv);
     assert_true(wait_ready(base, rc, 8000)); /* backoff is at most 2 s */
     assert_int_equal(transitions[1], 2);
     redis_client_command(rc, log_reply, &after, 0, "PING");
@@ -327,7 +261,7 @@ static void test_auth_with_acl_user(void **state)
     memset(&o, 0, sizeof(o));
     o.name = "unit-acl";
     o.host = "127.0.0.1";
-    o.port = redis_port;
+    o.port = srv.port;
     o.connect_timeout_ms = 300;
     o.command_timeout_ms = 1000;
     o.username = "unit-user";
@@ -489,7 +423,7 @@ static void test_burst_larger_than_socket_buffer(void **state)
     redis_client_start(rc);
     assert_true(wait_ready(base, rc, 3000));
     lens.want = BIG_VALUE_LEN;
-    kill(redis_pid, SIGSTOP);
+    kill(srv.pid, SIGSTOP);
     for (int i = 0; i < BIG_VALUES; i++) {
         char key[32];
         snprintf(key, sizeof(key), "big-%d", i);
@@ -500,7 +434,7 @@ static void test_burst_larger_than_socket_buffer(void **state)
         redis_client_command(rc, big_reply, &lens, 0, "STRLEN big-%d", i);
     run_until(base, &sets.calls, 1, 300); /* flush, EAGAIN, wait for EV_WRITE */
     assert_int_equal(sets.calls, 0);
-    kill(redis_pid, SIGCONT);
+    kill(srv.pid, SIGCONT);
     run_until(base, &lens.calls, BIG_VALUES, 30000);
     assert_int_equal(sets.calls, BIG_VALUES);
     assert_int_equal(sets.ok, BIG_VALUES);
@@ -587,7 +521,7 @@ static void test_connection_refused(void **state)
     memset(&o, 0, sizeof(o));
     o.name = "unit-refused";
     o.host = "127.0.0.1";
-    o.port = free_port();
+    o.port = test_redis_free_port();
     o.connect_timeout_ms = 1000;
     o.command_timeout_ms = 1000;
     rc = redis_client_new(base, &o);
