@@ -102,4 +102,21 @@ static int test_redis_start(struct test_redis *t)
     return -1;
 }
 
+/* The server of a test binary, started once for its group of tests. */
+static struct test_redis test_srv;
+
+/* cmocka group setup/teardown for test_srv */
+static int test_redis_group_setup(void **state)
+{
+    (void)state;
+    return test_redis_start(&test_srv);
+}
+
+static int test_redis_group_teardown(void **state)
+{
+    (void)state;
+    test_redis_stop(&test_srv);
+    return 0;
+}
+
 #endif

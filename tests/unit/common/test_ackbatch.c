@@ -20,7 +20,6 @@
 
 #define N_ENTRIES 300
 
-static struct test_redis srv;
 
 struct acked {
     int calls;
@@ -44,19 +43,6 @@ static void acked_cb(void *arg, void *p, bool ok)
     a->ok += ok ? 1 : 0;
     a->seen[it->index]++;
     if (a->base) event_base_loopbreak(a->base);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return test_redis_start(&srv);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&srv);
-    return 0;
 }
 
 static long long sync_int(redisContext *c, const char *cmd)
@@ -113,7 +99,7 @@ static struct redis_client *ready_client(struct event_base *base)
     memset(&o, 0, sizeof(o));
     o.name = "unit-ackbatch";
     o.host = "127.0.0.1";
-    o.port = srv.port;
+    o.port = test_srv.port;
     o.connect_timeout_ms = 500;
     o.command_timeout_ms = 2000;
     rc = redis_client_new(base, &o);
@@ -131,7 +117,7 @@ static void test_one_xack_per_turn_and_128_ids(void **state)
 {
     static struct item items[N_ENTRIES];
     struct event_base *base = event_base_new();
-    redisContext *c = test_redis_connect(&srv);
+    redisContext *c = test_redis_connect(&test_srv);
     struct redis_client *rc = ready_client(base);
     struct acked log = {0};
     struct ackbatch *b;
@@ -173,7 +159,7 @@ static void test_free_completes_unsent_items_unacknowledged(void **state)
 {
     static struct item items[5];
     struct event_base *base = event_base_new();
-    redisContext *c = test_redis_connect(&srv);
+    redisContext *c = test_redis_connect(&test_srv);
     struct redis_client *rc = ready_client(base);
     struct acked log = {0};
     struct ackbatch *b;
@@ -206,5 +192,5 @@ int main(void)
         cmocka_unit_test(test_one_xack_per_turn_and_128_ids),
         cmocka_unit_test(test_free_completes_unsent_items_unacknowledged),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }

@@ -37,7 +37,6 @@ struct reply_log {
     bool synchronous;  /* a callback ran inside the call */
 };
 
-static struct test_redis srv;
 static struct event_base *current_base; /* the loop a reply callback wakes up */
 
 /* called by redis_client with each reply */
@@ -83,23 +82,10 @@ static struct redis_client *new_client(struct event_base *base, int command_time
     memset(&o, 0, sizeof(o));
     o.name = "unit";
     o.host = "127.0.0.1";
-    o.port = srv.port;
+    o.port = test_srv.port;
     o.connect_timeout_ms = 300;
     o.command_timeout_ms = command_timeout_ms;
     return redis_client_new(base, &o);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return test_redis_start(&srv);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&srv);
-    return 0;
 }
 
 static void test_command_exactly_once_and_async(void **state)
@@ -155,7 +141,7 @@ static void test_hung_server_times_out_then_recovers(void **state)
     (void)state;
     redis_client_start(rc);
     assert_true(wait_ready(base, rc, 3000));
-    kill(srv.pid, SIGSTOP);
+    kill(test_srv.pid, SIGSTOP);
     t0 = clock_mono_ms();
     redis_client_command(rc, log_reply, &a, 0, "PING");
     redis_client_command(rc, log_reply, &b, 0, "PING"); /* pipelined behind a */
@@ -168,7 +154,7 @@ static void test_hung_server_times_out_then_recovers(void **state)
     assert_true(clock_mono_ms() - t0 < 1500);
     assert_false(redis_client_is_ready(rc));
 
-    kill(srv.pid, SIGCONT);
+    kill(test_srv.pid, SIGCONT);
     assert_true(wait_ready(base, rc, 5000));
     redis_client_command(rc, log_reply, &c, 0, "PING");
     run_until(base, &c.calls, 1, 2000);
@@ -182,6 +168,7 @@ static void test_hung_server_times_out_then_recovers(void **state)
     event_base_free(base);
 }
 
+/* called by redis_client on every state change of the client under test */
 static void on_state(void *arg, bool ready)
 {
     int *transitions = arg;
@@ -201,13 +188,13 @@ static void test_restart_fails_pending_and_reconnects(void **state)
     assert_true(wait_ready(base, rc, 3000));
     assert_int_equal(transitions[1], 1);
     redis_client_command(rc, log_reply, &blocked, 6000, "BLPOP nothing-here 5");
-    test_redis_stop(&srv);
+    test_redis_stop(&test_srv);
     run_until(base, &blocked.calls, 1, 3000);
     assert_int_equal(blocked.calls, 1);
     assert_int_equal(blocked.type, -1);
     assert_int_equal(transitions[0], 1);
 
-    test_redis_spawn(&srv);
+    test_redis_spawn(&test_srv);
     assert_true(wait_ready(base, rc, 8000)); /* backoff is at most 2 s */
     assert_int_equal(transitions[1], 2);
     redis_client_command(rc, log_reply, &after, 0, "PING");
@@ -261,7 +248,7 @@ static void test_auth_with_acl_user(void **state)
     memset(&o, 0, sizeof(o));
     o.name = "unit-acl";
     o.host = "127.0.0.1";
-    o.port = srv.port;
+    o.port = test_srv.port;
     o.connect_timeout_ms = 300;
     o.command_timeout_ms = 1000;
     o.username = "unit-user";
@@ -423,7 +410,7 @@ static void test_burst_larger_than_socket_buffer(void **state)
     redis_client_start(rc);
     assert_true(wait_ready(base, rc, 3000));
     lens.want = BIG_VALUE_LEN;
-    kill(srv.pid, SIGSTOP);
+    kill(test_srv.pid, SIGSTOP);
     for (int i = 0; i < BIG_VALUES; i++) {
         char key[32];
         snprintf(key, sizeof(key), "big-%d", i);
@@ -434,7 +421,7 @@ static void test_burst_larger_than_socket_buffer(void **state)
         redis_client_command(rc, big_reply, &lens, 0, "STRLEN big-%d", i);
     run_until(base, &sets.calls, 1, 300); /* flush, EAGAIN, wait for EV_WRITE */
     assert_int_equal(sets.calls, 0);
-    kill(srv.pid, SIGCONT);
+    kill(test_srv.pid, SIGCONT);
     run_until(base, &lens.calls, BIG_VALUES, 30000);
     assert_int_equal(sets.calls, BIG_VALUES);
     assert_int_equal(sets.ok, BIG_VALUES);
@@ -500,13 +487,6 @@ static void test_free_inside_reply_callback(void **state)
     event_base_free(base);
 }
 
-/* called by redis_client when a client that must never connect changes state */
-static void count_state(void *arg, bool ready)
-{
-    int *transitions = arg;
-    transitions[ready ? 1 : 0]++;
-}
-
 /* Nothing listens: the connect fails and the client backs off, never reporting ready. */
 static void test_connection_refused(void **state)
 {
@@ -525,7 +505,7 @@ static void test_connection_refused(void **state)
     o.connect_timeout_ms = 1000;
     o.command_timeout_ms = 1000;
     rc = redis_client_new(base, &o);
-    redis_client_set_state_cb(rc, count_state, transitions);
+    redis_client_set_state_cb(rc, on_state, transitions);
     redis_client_start(rc);
     end = clock_mono_ms() + 3000;
     while (redis_client_get_state(rc) != REDIS_CLIENT_BACKOFF && clock_mono_ms() < end)
@@ -576,7 +556,7 @@ static void test_connect_in_progress_times_out(void **state)
     o.connect_timeout_ms = 400;
     o.command_timeout_ms = 1000;
     rc = redis_client_new(base, &o);
-    redis_client_set_state_cb(rc, count_state, transitions);
+    redis_client_set_state_cb(rc, on_state, transitions);
     redis_client_start(rc);
     end = clock_mono_ms() + 5000;
     while (redis_client_get_state(rc) != REDIS_CLIENT_BACKOFF && clock_mono_ms() < end) {
@@ -607,5 +587,5 @@ int main(void)
         cmocka_unit_test(test_connect_in_progress_times_out),
     };
     signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }
