@@ -234,7 +234,7 @@ class Bench:
         coord.update(coordinator or {})
         fleet = Fleet(self.workdir, self.redis, workers, name="bench", coordinator=coord,
                       log_level="warn")
-        fleet.config["worker"].update({"dns_timeout_ms": 2000, "dns_tries": 2,
+        fleet.config["worker"].update({"dns_timeout_ms": 500, "dns_tries": 3,
                                        "http_timeout_ms": 10000})
         if max_inflight_jobs:
             fleet.config["worker"]["max_inflight_jobs"] = max_inflight_jobs

@@ -152,8 +152,8 @@ void config_defaults(struct config *cfg)
     cfg->alert_webhook_queue_max = 1000;
     util_strlcpy(cfg->resolvers[0], "127.0.0.1:53", sizeof(cfg->resolvers[0]));
     cfg->nresolvers = 1;
-    cfg->dns_timeout_ms = 2000;
-    cfg->dns_tries = 2;
+    cfg->dns_timeout_ms = 500;
+    cfg->dns_tries = 3;
     cfg->http_connect_timeout_ms = 5000;
     cfg->worker_http_timeout_ms = 10000;
     cfg->max_inflight_jobs = 1000;

@@ -100,8 +100,8 @@ static void test_defaults(void **state)
     assert_false(cfg->worker_listen_set);
     assert_int_equal(cfg->nresolvers, 1);
     assert_string_equal(cfg->resolvers[0], "127.0.0.1:53");
-    assert_int_equal(cfg->dns_timeout_ms, 2000);
-    assert_int_equal(cfg->dns_tries, 2);
+    assert_int_equal(cfg->dns_timeout_ms, 500);
+    assert_int_equal(cfg->dns_tries, 3);
     assert_int_equal(cfg->http_connect_timeout_ms, 5000);
     assert_int_equal(cfg->worker_http_timeout_ms, 10000);
     assert_int_equal(cfg->max_inflight_jobs, 1000);
