@@ -5,15 +5,20 @@
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
+
+#define HTTPD_BACKLOG 4096
 
 struct evhttp *httpd_new(struct event_base *base, const char *host, int port, size_t max_body,
                          int timeout_ms)
 {
     struct evhttp *http = evhttp_new(base);
+    struct evhttp_bound_socket *bound;
     struct timeval tv;
 
     if (http == NULL) return NULL;
@@ -25,11 +30,18 @@ struct evhttp *httpd_new(struct event_base *base, const char *host, int port, si
     tv.tv_sec = timeout_ms / 1000;
     tv.tv_usec = (timeout_ms % 1000) * 1000;
     evhttp_set_timeout_tv(http, &tv);
-    if (evhttp_bind_socket(http, host, (ev_uint16_t)port) != 0) {
+    bound = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
+    if (bound == NULL) {
         log_error("cannot listen on %s:%d", host, port);
         evhttp_free(http);
         return NULL;
     }
+    /* libevent listens with a backlog of 128: a burst of new connections (a load balancer
+     * reconnecting, many clients at once) would overflow it and wait for SYN retransmits.
+     * listen() again raises it (the kernel caps it at net.core.somaxconn). */
+    if (listen(evhttp_bound_socket_get_fd(bound), HTTPD_BACKLOG) != 0)
+        log_warn("listen backlog %d on %s:%d not applied: %s", HTTPD_BACKLOG, host, port,
+                 strerror(errno));
     return http;
 }
 
