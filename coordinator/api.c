@@ -22,6 +22,7 @@
 #include "due.h"
 #include "httpd.h"
 #include "jobs.h"
+#include "jsonout.h"
 #include "log.h"
 #include "msg.h"
 #include "pending.h"
@@ -354,7 +355,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     char ma_s[8], bud_s[16];
     struct jobs_attempt job;
     json_t *echo = response_echo_new(ar, 1);
-    char *echo_s = json_dumps(echo, JSON_COMPACT);
+    char *echo_s = jsonout_dumps(echo, NULL);
     int64_t now = clock_now_ms();
 
     json_decref(echo);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jsonout.h"
 #include "keys.h"
 #include "log.h"
 #include "perspective.h"
@@ -268,7 +269,7 @@ struct audit_job {
 static void audit_write(struct coord *co, const char *rid, json_t *rec, bool published)
 {
     char key[KEYS_MAX], minid[32];
-    char *line = json_dumps(rec, JSON_COMPACT);
+    char *line = jsonout_dumps(rec, NULL);
     struct audit_write_op *op;
 
     json_decref(rec);
