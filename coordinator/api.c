@@ -138,8 +138,8 @@ static void held_view_cb(void *arg, const struct reqview *v, const char *err)
             held_unavailable(h, why);
         } else if (held_keep_waiting(h, v)) {
             /* another attempt runs: the publication notifies us, the timer re-checks */
-        } else if ((body = record_render_response(v->req, v->res, v->prev, why, sizeof(why))) ==
-                   NULL) {
+        } else if ((body = record_render_response_echo(v->req, v->echo, v->res, v->prev, why,
+                                                       sizeof(why))) == NULL) {
             if (record_render_state(v->req) == RECORD_CORRUPT &&
                 reqview_field(v, "verdict") != NULL) {
                 held_respond(h, 500, response_error("internal-error", why));

@@ -47,7 +47,7 @@ static void published_view_cb(void *arg, const struct reqview *v, const char *er
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
-    verdict_watch_report(co, v->rid, v->req, v->res);
+    verdict_watch_report(co, v->rid, v->req, v->echo, v->res);
     if (op->local_holder) api_render_view(co, v);
     free(op);
 }

@@ -36,11 +36,16 @@ static void reqview_note_failure(struct reqview_op *op, const redisReply *reply,
 
 static void reqview_step(struct reqview_op *op)
 {
+    const char *echo;
+
     if (--op->outstanding > 0) return;
+    if (!op->failed && (echo = reqview_field(&op->v, "echo")) != NULL)
+        op->v.echo = json_loads(echo, 0, NULL);
     op->cb(op->arg, op->failed ? NULL : &op->v, op->err);
     json_decref(op->v.req);
     json_decref(op->v.res);
     json_decref(op->v.prev);
+    json_decref(op->v.echo);
     free(op);
 }
 
