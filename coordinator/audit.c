@@ -267,11 +267,11 @@ static void audit_published_written(struct audit_write_op *op, bool ok, const ch
     char key[KEYS_MAX], now[24];
 
     if (ok) {
+        const char *hset[] = {"HSET", key, "post_done", id};
+        const char *zrem[] = {"ZREM", co->due_key, op->rid};
         keys_req(key, sizeof(key), co->cfg->key_prefix, op->rid);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
-                             "HSET %s post_done %s", key, id);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s",
-                             co->due_key, op->rid);
+        redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 4, hset, NULL);
+        redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 3, zrem, NULL);
     } else {
         snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
         redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
@@ -305,7 +305,8 @@ struct audit_job {
 static void audit_write(struct coord *co, const char *rid, json_t *rec, bool published)
 {
     char key[KEYS_MAX], minid[32];
-    char *line = jsonout_dumps(rec, NULL);
+    size_t linelen = 0;
+    char *line = jsonout_dumps(rec, &linelen);
     struct audit_write_op *op;
 
     json_decref(rec);
@@ -320,8 +321,11 @@ static void audit_write(struct coord *co, const char *rid, json_t *rec, bool pub
     op->co = co;
     op->published = published;
     util_strlcpy(op->rid, rid, sizeof(op->rid));
-    redis_client_command(co->cmd, audit_xadd_cb, op, 0, "XADD %s MINID ~ %s * rid %s a %s", key,
-                         minid, rid, line);
+    {
+        const char *argv[] = {"XADD", key, "MINID", "~", minid, "*", "rid", rid, "a", line};
+        size_t lens[] = {4, strlen(key), 5, 1, strlen(minid), 1, 3, strlen(rid), 1, linelen};
+        redis_client_commandargv(co->cmd, audit_xadd_cb, op, 0, 10, argv, lens);
+    }
     free(line);
 }
 

@@ -49,8 +49,11 @@ int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct co
             failed++;
             continue;
         }
-        redis_client_command(co->cmd, cb, arg, 0, "XADD %s MAXLEN ~ %s * j %b", key, maxlen_s,
-                             blob, bloblen);
+        {
+            const char *argv[] = {"XADD", key, "MAXLEN", "~", maxlen_s, "*", "j", blob};
+            size_t lens[] = {4, strlen(key), 6, 1, strlen(maxlen_s), 1, 1, bloblen};
+            redis_client_commandargv(co->cmd, cb, arg, 0, 8, argv, lens);
+        }
         free(blob);
     }
     return failed;

@@ -148,6 +148,7 @@ void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
 {
     struct reqview_op *op = util_xcalloc(1, sizeof(*op));
     char key[KEYS_MAX];
+    const char *argv[] = {"HGETALL", key}; /* argv: formatted by hiredis without printf */
 
     util_strlcpy(op->v.rid, rid, sizeof(op->v.rid));
     op->v.req = json_object();
@@ -157,11 +158,11 @@ void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
     op->arg = arg;
     op->outstanding = 3;
     keys_req(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_req_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_req_cb, op, 0, 2, argv, NULL);
     keys_res(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_res_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_res_cb, op, 0, 2, argv, NULL);
     keys_prev(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_prev_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_prev_cb, op, 0, 2, argv, NULL);
 }
 
 const char *reqview_field(const struct reqview *v, const char *name)
