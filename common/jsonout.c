@@ -79,6 +79,26 @@ static size_t jsonout_utf8_len(const unsigned char *s, size_t avail)
     return n;
 }
 
+/* Byte classes for the string scan: 0 copied as is, 1 escaped, 2 starts a UTF-8 sequence. */
+static const unsigned char jsonout_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00-0x1f: control characters */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80-0xff */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 /* Appends s as a JSON string; -1 when it is not valid UTF-8. */
 static int jsonout_string(struct jsonout_buf *b, const char *str, size_t len)
 {
@@ -89,14 +109,13 @@ static int jsonout_string(struct jsonout_buf *b, const char *str, size_t len)
     jsonout_reserve(b, len + 2);
     b->p[b->len++] = '"';
     while (i < len) {
-        unsigned char c = s[i];
+        unsigned char c;
         char esc[6];
         size_t elen = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
+        while (i < len && jsonout_class[s[i]] == 0) i++;
+        if (i == len) break;
+        c = s[i];
         if (c >= 0x80) {
             size_t n = jsonout_utf8_len(s + i, len - i);
             if (n == 0) return -1;
