@@ -329,6 +329,20 @@ static void test_keys(void **state)
     /* truncation stays terminated */
     keys_req(tiny, sizeof(tiny), "mpic", "0123456789abcdef");
     assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+    assert_string_equal(tiny, "mpic:{01234");
+    keys_audit(k, sizeof(k), "mpic");
+    assert_string_equal(k, "mpic:audit");
+    keys_prev(k, sizeof(k), "lab", "0123abcd");
+    assert_string_equal(k, "lab:{0123abcd}:prev");
+    keys_cooldown(k, sizeof(k), "lab", "example.com");
+    assert_string_equal(k, "lab:cooldown:{example.com}");
+    keys_alerts(k, sizeof(k), "lab");
+    assert_string_equal(k, "lab:alerts");
+    keys_req(tiny, 1, "mpic", "x"); /* room for the NUL only */
+    assert_string_equal(tiny, "");
+    tiny[0] = 'z';
+    keys_req(tiny, 0, "mpic", "x"); /* no room at all: untouched */
+    assert_int_equal(tiny[0], 'z');
     assert_string_equal(KEYS_GROUP_WORKERS, "workers");
     assert_string_equal(KEYS_GROUP_REDUCERS, "reducers");
 }
