@@ -4,6 +4,7 @@
  */
 #include "jobs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,23 @@ int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct co
     return failed;
 }
 
+/*
+ * Appends sep and s at *off in buf (len bytes) like snprintf(buf + *off, len - *off, "%s%s"):
+ * truncated and terminated when it does not fit, then false.
+ */
+static bool jobs_append(char *buf, size_t len, size_t *off, const char *sep, const char *s)
+{
+    size_t sl = strlen(sep), l = strlen(s), room = len - *off - 1;
+    size_t a = sl < room ? sl : room, b = l < room - a ? l : room - a;
+
+    memcpy(buf + *off, sep, a);
+    memcpy(buf + *off + a, s, b);
+    buf[*off + a + b] = '\0';
+    if (sl + l > room) return false;
+    *off += sl + l;
+    return true;
+}
+
 void jobs_cohort_strings(const struct coord *co, const struct cohort *cohort, char *codes,
                          size_t codeslen, char *rirs, size_t rirslen)
 {
@@ -67,10 +85,16 @@ void jobs_cohort_strings(const struct coord *co, const struct cohort *cohort, ch
     codes[0] = rirs[0] = '\0';
     for (int i = 0; i < cohort->n; i++) {
         const struct perspective *p = &co->cfg->perspectives[cohort->idx[i]];
-        int n = snprintf(codes + off, codeslen - off, "%s%s", i ? "," : "", p->code);
-        int r = snprintf(rirs + roff, rirslen - roff, "%s%d", i ? "," : "", (int)p->rir);
-        if (n < 0 || r < 0 || (size_t)n >= codeslen - off || (size_t)r >= rirslen - roff) return;
-        off += (size_t)n;
-        roff += (size_t)r;
+        char rir[16];
+        bool fits;
+
+        if ((int)p->rir >= 0 && (int)p->rir <= 9) {
+            rir[0] = (char)('0' + (int)p->rir);
+            rir[1] = '\0';
+        } else {
+            snprintf(rir, sizeof(rir), "%d", (int)p->rir);
+        }
+        fits = jobs_append(codes, codeslen, &off, i ? "," : "", p->code);
+        if (!jobs_append(rirs, rirslen, &roff, i ? "," : "", rir) || !fits) return;
     }
 }
