@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "jsonout.h"
 #include "log.h"
 
 #define HTTPD_BACKLOG 4096
@@ -67,13 +68,14 @@ const char *httpd_reason(int code)
 void httpd_send_json(struct evhttp_request *req, int code, json_t *body)
 {
     struct evbuffer *buf = evbuffer_new();
-    char *text = json_dumps(body, JSON_COMPACT);
+    size_t len = 0;
+    char *text = jsonout_dumps(body, &len);
 
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
     if (text != NULL) {
-        evbuffer_add(buf, text, strlen(text));
-        evbuffer_add(buf, "\n", 1);
+        text[len] = '\n'; /* replaces the NUL: one add instead of two */
+        evbuffer_add(buf, text, len + 1);
         free(text);
     }
     evhttp_send_reply(req, code, httpd_reason(code), buf);

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +112,27 @@ fail:
     OPENSSL_cleanse(key, SEAL_KEY_BYTES);
     close(fd);
     return -1;
+}
+
+/*
+ * The cipher context for one seal or open: fetched once per thread and reused, because
+ * EVP_chacha20_poly1305() makes every EVP_*Init fetch the implementation again and a fresh
+ * context allocates its provider state each time. The context keeps the last key's state
+ * between calls; the keys stay in the keyring for the life of the process anyway. NULL when
+ * OpenSSL cannot provide the cipher.
+ */
+static EVP_CIPHER_CTX *seal_cipher_ctx(int enc)
+{
+    static _Thread_local EVP_CIPHER *cipher;
+    static _Thread_local EVP_CIPHER_CTX *ctx;
+
+    if (cipher == NULL) cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    if (ctx == NULL) ctx = EVP_CIPHER_CTX_new();
+    if (cipher == NULL || ctx == NULL ||
+        EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, SEAL_NONCE_BYTES, NULL) != 1)
+        return NULL;
+    return ctx;
 }
 
 static const struct seal_key *seal_find(const struct seal_keyring *kr, const char *perspective,
@@ -281,23 +301,18 @@ int seal_seal(const struct seal_keyring *kr, struct seal_ad *ad, const void *pt,
     seal_write_header(ad, buf);
     nonce = buf + hl;
     ct = nonce + SEAL_NONCE_BYTES;
-    if (RAND_bytes(nonce, SEAL_NONCE_BYTES) != 1) goto fail;
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL ||
-        EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, SEAL_NONCE_BYTES, NULL) != 1 ||
-        EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce) != 1 ||
+    util_random_bytes(nonce, SEAL_NONCE_BYTES); /* CSPRNG: unique per key in practice */
+    ctx = seal_cipher_ctx(1);
+    if (ctx == NULL || EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce) != 1 ||
         EVP_EncryptUpdate(ctx, NULL, &l1, buf, (int)hl) != 1 ||
         EVP_EncryptUpdate(ctx, ct, &l1, pt, (int)ptlen) != 1 ||
         EVP_EncryptFinal_ex(ctx, ct + l1, &l2) != 1 || (size_t)(l1 + l2) != ptlen ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SEAL_TAG_BYTES, ct + ptlen) != 1)
         goto fail;
-    EVP_CIPHER_CTX_free(ctx);
     *out = (char *)buf;
     *outlen = total;
     return 0;
 fail:
-    EVP_CIPHER_CTX_free(ctx);
     free(buf);
     return -1;
 }
@@ -325,21 +340,16 @@ enum seal_status seal_open(const struct seal_keyring *kr, const void *env, size_
     ctlen = len - hl - SEAL_NONCE_BYTES - SEAL_TAG_BYTES;
     memcpy(tag, b + len - SEAL_TAG_BYTES, SEAL_TAG_BYTES);
     out = util_xmalloc(ctlen + 1);
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL ||
-        EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, SEAL_NONCE_BYTES, NULL) != 1 ||
-        EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, b + hl) != 1 ||
+    ctx = seal_cipher_ctx(0);
+    if (ctx == NULL || EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, b + hl) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &l1, b, (int)hl) != 1 ||
         EVP_DecryptUpdate(ctx, out, &l1, b + hl + SEAL_NONCE_BYTES, (int)ctlen) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SEAL_TAG_BYTES, tag) != 1 ||
         EVP_DecryptFinal_ex(ctx, out + l1, &l2) != 1 || (size_t)(l1 + l2) != ctlen) {
-        EVP_CIPHER_CTX_free(ctx);
         OPENSSL_cleanse(out, ctlen + 1);
         free(out);
         return SEAL_ERR_AUTH;
     }
-    EVP_CIPHER_CTX_free(ctx);
     /* checked only after authentication: an attacker cannot make a fresh header pass */
     if (now_ms >= ad->expiry_ms) {
         free(out);

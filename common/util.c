@@ -1,5 +1,6 @@
 /*
- * Small helpers: checked parsing, bounded copies, hex, aborting allocators, randomness.
+ * Small helpers: checked parsing, bounded copies, hex, aborting allocators, randomness
+ * (served from a per-thread buffer of CSPRNG output, see util_random_bytes).
  */
 #include "util.h"
 
@@ -8,7 +9,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +140,65 @@ char *util_xstrndup(const char *s, size_t n)
     return p;
 }
 
-void util_random_bytes(unsigned char *buf, size_t len)
+static void util_rand_direct(unsigned char *buf, size_t len)
 {
     if (RAND_bytes(buf, (int)len) != 1) {
         fputs("mpic: RAND_bytes failed\n", stderr);
         abort();
     }
+}
+
+/*
+ * RAND_bytes costs a getpid() system call per call (OpenSSL's fork check), and the hot path
+ * asks for a few bytes at a time (request ids, 12-byte seal nonces). So random bytes come
+ * from a per-thread pool refilled with one RAND_bytes of UTIL_RAND_POOL bytes: every byte is
+ * handed out once, then wiped. A forked child must not hand out its parent's remaining bytes:
+ * a pthread_atfork child handler empties the forking thread's pool (the only thread a child
+ * has), so the child's next call refills from OpenSSL, which reseeds after a fork itself.
+ */
+#define UTIL_RAND_POOL 4096
+#define UTIL_RAND_DIRECT_MIN 512 /* larger requests bypass the pool */
+
+struct util_rand_pool {
+    unsigned char buf[UTIL_RAND_POOL];
+    size_t used; /* bytes already handed out (wiped); UTIL_RAND_POOL: empty */
+};
+
+static _Thread_local struct util_rand_pool util_rand = {.used = UTIL_RAND_POOL};
+static pthread_once_t util_rand_once = PTHREAD_ONCE_INIT;
+
+/* called by fork in the child: drop the bytes the parent may still hand out */
+static void util_rand_atfork_child(void)
+{
+    OPENSSL_cleanse(util_rand.buf, sizeof(util_rand.buf));
+    util_rand.used = UTIL_RAND_POOL;
+}
+
+/* called once by pthread_once before the first refill */
+static void util_rand_register(void)
+{
+    if (pthread_atfork(NULL, NULL, util_rand_atfork_child) != 0) {
+        fputs("mpic: pthread_atfork failed\n", stderr);
+        abort();
+    }
+}
+
+void util_random_bytes(unsigned char *buf, size_t len)
+{
+    struct util_rand_pool *p = &util_rand;
+
+    if (len >= UTIL_RAND_DIRECT_MIN) {
+        util_rand_direct(buf, len);
+        return;
+    }
+    if (UTIL_RAND_POOL - p->used < len) {
+        pthread_once(&util_rand_once, util_rand_register);
+        util_rand_direct(p->buf, sizeof(p->buf));
+        p->used = 0;
+    }
+    memcpy(buf, p->buf + p->used, len);
+    OPENSSL_cleanse(p->buf + p->used, len);
+    p->used += len;
 }
 
 void util_set_err(char *err, size_t errlen, const char *fmt, ...)

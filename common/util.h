@@ -35,7 +35,10 @@ char *util_xstrndup(const char *s, size_t n);
 /** vsnprintf into err when err is non-NULL and errlen > 0 (error-message out-parameters). */
 void util_set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/** Fills buf with cryptographically random bytes (OpenSSL RAND_bytes); aborts on failure. */
+/**
+ * Fills buf with cryptographically random bytes (OpenSSL RAND_bytes, buffered per thread:
+ * never the same bytes twice, and a forked child never reuses its parent's); aborts on failure.
+ */
 void util_random_bytes(unsigned char *buf, size_t len);
 
 #endif

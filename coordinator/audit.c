@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jsonout.h"
 #include "keys.h"
 #include "log.h"
 #include "perspective.h"
@@ -98,6 +99,16 @@ static json_t *rir_at(const json_t *req, size_t i)
     return json_string(perspective_rir_name((enum rir)rir));
 }
 
+/*
+ * The value at key of obj with one more reference (NULL when absent, which leaves the key out
+ * as json_object_set_new(o, k, NULL) did with the deep copies before): the record is only
+ * serialized and released, so its values are shared with the view, not copied.
+ */
+static json_t *share(const json_t *obj, const char *key)
+{
+    return json_incref(json_object_get(obj, key));
+}
+
 /* One perspective entry: code, RIR, outcome, errors, what it saw (details), timing. */
 static json_t *audit_perspective(const json_t *req, const json_t *item, size_t i,
                                  int64_t created_ms)
@@ -106,14 +117,13 @@ static json_t *audit_perspective(const json_t *req, const json_t *item, size_t i
     json_t *o = json_object();
     json_t *ts = json_object_get(cr, "timestamp_ns");
 
-    json_object_set_new(o, "perspective_code",
-                        json_deep_copy(json_object_get(item, "perspective_code")));
+    json_object_set_new(o, "perspective_code", share(item, "perspective_code"));
     json_object_set_new(o, "rir", rir_at(req, i));
     json_object_set(o, "check_completed", json_object_get(cr, "check_completed"));
     json_object_set(o, "check_passed", json_object_get(cr, "check_passed"));
-    json_object_set_new(o, "errors", json_deep_copy(json_object_get(cr, "errors")));
-    json_object_set_new(o, "seen", json_deep_copy(json_object_get(cr, "details")));
-    json_object_set_new(o, "timestamp_ns", json_is_integer(ts) ? json_copy(ts) : json_null());
+    json_object_set_new(o, "errors", share(cr, "errors"));
+    json_object_set_new(o, "seen", share(cr, "details"));
+    json_object_set_new(o, "timestamp_ns", json_is_integer(ts) ? json_incref(ts) : json_null());
     if (json_is_integer(ts) && created_ms > 0)
         json_object_set_new(o, "elapsed_ms",
                             json_integer(json_integer_value(ts) / 1000000 - created_ms));
@@ -122,12 +132,13 @@ static json_t *audit_perspective(const json_t *req, const json_t *item, size_t i
     return o;
 }
 
-/* One attempt's record: cohort is that attempt's codes, res its results. */
-static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *attempt,
-                                   const char *cohort, const json_t *res, const char *verdict,
-                                   const char *reason)
+/* One attempt's record: cohort is that attempt's codes, res its results, echo the record's
+ * parsed echo (or NULL). */
+static json_t *audit_build_attempt(const char *rid, const json_t *req, const json_t *echo,
+                                   json_t *attempt, const char *cohort, const json_t *res,
+                                   const char *verdict, const char *reason)
 {
-    json_t *rec = json_object(), *echo = NULL, *perspectives, *list = json_array();
+    json_t *rec = json_object(), *perspectives, *list = json_array();
     const char *ct = field(req, "check_type"), *method = NULL, *cert_type = NULL;
     const json_t *params = NULL;
     int64_t created = 0;
@@ -136,7 +147,6 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
     size_t i;
     json_t *item;
 
-    if (field(req, "echo") != NULL) echo = json_loads(field(req, "echo"), 0, NULL);
     if (echo != NULL) {
         params = json_object_get(echo, ct && strcmp(ct, "caa") == 0 ? "caa_check_parameters"
                                                                     : "dcv_check_parameters");
@@ -160,7 +170,8 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
                         json_string(cert_type && strcmp(cert_type, "s-mime") == 0
                                         ? AUDIT_SBR_VERSION
                                         : AUDIT_BR_VERSION));
-    json_object_set_new(rec, "parameters", params ? json_deep_copy(params) : json_null());
+    json_object_set_new(rec, "parameters",
+                        params ? json_incref((json_t *)params) : json_null());
     perspectives = record_render_cohort(req, echo, cohort, res);
     json_array_foreach(perspectives, i, item) {
         const json_t *cr = json_object_get(item, "check_response");
@@ -186,30 +197,56 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, json_t *a
     json_object_set_new(rec, "anomalous", json_boolean(passed > 0 && passed < n));
     json_object_set_new(rec, "verdict", str_or_null(verdict));
     json_object_set_new(rec, "reason", str_or_null(reason));
-    json_decref(echo);
     return rec;
+}
+
+/* The record's echo parsed (new reference), or NULL. */
+static json_t *audit_parse_echo(const json_t *req)
+{
+    return field(req, "echo") != NULL ? json_loads(field(req, "echo"), 0, NULL) : NULL;
 }
 
 json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
 {
-    return audit_build_attempt(rid, req, int_field(req, "attempt"), field(req, "cohort"), res,
-                               field(req, "verdict"), field(req, "reason"));
+    json_t *echo = audit_parse_echo(req);
+    json_t *rec = audit_build_echo(rid, req, echo, res);
+
+    json_decref(echo);
+    return rec;
 }
 
-json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
-                            const json_t *prev)
+json_t *audit_build_echo(const char *rid, const json_t *req, const json_t *echo,
+                         const json_t *res)
+{
+    return audit_build_attempt(rid, req, echo, int_field(req, "attempt"), field(req, "cohort"),
+                               res, field(req, "verdict"), field(req, "reason"));
+}
+
+/* audit_build_retried with the echo parsed by the caller. */
+static json_t *audit_build_retried_echo(const char *rid, const json_t *req, const json_t *echo,
+                                        int attempt, const json_t *prev)
 {
     char key[16];
     const json_t *e;
 
     snprintf(key, sizeof(key), "%d", attempt);
     e = json_object_get(prev, key);
-    return audit_build_attempt(rid, req, json_integer(attempt),
+    return audit_build_attempt(rid, req, echo, json_integer(attempt),
                                e ? json_string_value(json_object_get(e, "cohort")) : NULL,
                                e ? json_object_get(e, "results") : NULL, "retried",
                                e && json_is_true(json_object_get(e, "anomalous"))
                                    ? "the perspectives disagreed; retried with a new cohort"
                                    : "no valid quorum; retried with a new cohort");
+}
+
+json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
+                            const json_t *prev)
+{
+    json_t *echo = audit_parse_echo(req);
+    json_t *rec = audit_build_retried_echo(rid, req, echo, attempt, prev);
+
+    json_decref(echo);
+    return rec;
 }
 
 /* One audit XADD in flight. */
@@ -230,11 +267,11 @@ static void audit_published_written(struct audit_write_op *op, bool ok, const ch
     char key[KEYS_MAX], now[24];
 
     if (ok) {
+        const char *hset[] = {"HSET", key, "post_done", id};
+        const char *zrem[] = {"ZREM", co->due_key, op->rid};
         keys_req(key, sizeof(key), co->cfg->key_prefix, op->rid);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
-                             "HSET %s post_done %s", key, id);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZREM %s %s",
-                             co->due_key, op->rid);
+        redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 4, hset, NULL);
+        redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 3, zrem, NULL);
     } else {
         snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
         redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
@@ -268,7 +305,8 @@ struct audit_job {
 static void audit_write(struct coord *co, const char *rid, json_t *rec, bool published)
 {
     char key[KEYS_MAX], minid[32];
-    char *line = json_dumps(rec, JSON_COMPACT);
+    size_t linelen = 0;
+    char *line = jsonout_dumps(rec, &linelen);
     struct audit_write_op *op;
 
     json_decref(rec);
@@ -283,8 +321,11 @@ static void audit_write(struct coord *co, const char *rid, json_t *rec, bool pub
     op->co = co;
     op->published = published;
     util_strlcpy(op->rid, rid, sizeof(op->rid));
-    redis_client_command(co->cmd, audit_xadd_cb, op, 0, "XADD %s MINID ~ %s * rid %s a %s", key,
-                         minid, rid, line);
+    {
+        const char *argv[] = {"XADD", key, "MINID", "~", minid, "*", "rid", rid, "a", line};
+        size_t lens[] = {4, strlen(key), 5, 1, strlen(minid), 1, 3, strlen(rid), 1, linelen};
+        redis_client_commandargv(co->cmd, audit_xadd_cb, op, 0, 10, argv, lens);
+    }
     free(line);
 }
 
@@ -300,17 +341,18 @@ static void audit_view_cb(void *arg, const struct reqview *v, const char *err)
         audit_nfailed++;
         log_error("request %s: audit: the record is gone", v->rid);
     } else if (job->attempt > 0) {
-        audit_write(job->co, v->rid, audit_build_retried(v->rid, v->req, job->attempt, v->prev),
+        audit_write(job->co, v->rid,
+                    audit_build_retried_echo(v->rid, v->req, v->echo, job->attempt, v->prev),
                     false);
     } else {
-        audit_write(job->co, v->rid, audit_build(v->rid, v->req, v->res), false);
+        audit_write(job->co, v->rid, audit_build_echo(v->rid, v->req, v->echo, v->res), false);
     }
     free(job);
 }
 
 void audit_write_published(struct coord *co, const struct reqview *v)
 {
-    audit_write(co, v->rid, audit_build(v->rid, v->req, v->res), true);
+    audit_write(co, v->rid, audit_build_echo(v->rid, v->req, v->echo, v->res), true);
 }
 
 void audit_note_failure(void)

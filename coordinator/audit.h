@@ -27,6 +27,10 @@ void audit_record_attempt(struct coord *co, const char *rid, int attempt);
 
 /** Builds the audit record from a stored request record and its results (new object). */
 json_t *audit_build(const char *rid, const json_t *req, const json_t *res);
+/** audit_build with the record's echo already parsed (reqview's v->echo, may be NULL). The
+ * record shares values with echo and res: serialize it, do not modify it. */
+json_t *audit_build_echo(const char *rid, const json_t *req, const json_t *echo,
+                         const json_t *res);
 /** Builds the record of a retried attempt from reqview's prev map (new object). */
 json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
                             const json_t *prev);

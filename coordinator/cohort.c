@@ -5,8 +5,11 @@
  */
 #include "cohort.h"
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #define COHORT_MAX_STEPS 200000L /* backtracking nodes visited before giving up */
 #define COHORT_MAX_CONFIGURED 4096
 #define COHORT_MSG_MAX 1400      /* target "\n" attempt "\n" code */
+#define COHORT_SECRET_CACHE 256  /* longest secret whose keyed HMAC context is kept */
 
 struct ranked {
     int idx;                  /* index into the configured array */
@@ -47,12 +51,50 @@ static int ranked_cmp(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/*
+ * The keyed HMAC-SHA256 context for secret, kept per thread: every ranking uses the same
+ * configured secret, and keying a fresh HMAC (fetching SHA-256, hashing the padded key) costs
+ * several times the MAC of a short message. Re-keyed when a different secret comes (tests).
+ * NULL when OpenSSL fails or the secret is longer than the cache holds.
+ */
+static EVP_MAC_CTX *rank_mac(const unsigned char *secret, size_t secretlen)
+{
+    static _Thread_local EVP_MAC_CTX *ctx;
+    static _Thread_local unsigned char cached[COHORT_SECRET_CACHE];
+    static _Thread_local size_t cachedlen;
+    static _Thread_local bool keyed; /* ctx holds the key in cached */
+    static const unsigned char empty_key[1] = {0};
+    OSSL_PARAM params[2];
+
+    if (secretlen > sizeof(cached)) return NULL;
+    if (keyed && cachedlen == secretlen && CRYPTO_memcmp(cached, secret, secretlen) == 0)
+        return ctx;
+    if (ctx == NULL) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+        EVP_MAC_free(mac); /* the context holds its own reference */
+        if (ctx == NULL) return NULL;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    OPENSSL_cleanse(cached, sizeof(cached));
+    keyed = false;
+    if (EVP_MAC_init(ctx, secretlen > 0 ? secret : empty_key, secretlen, params) != 1)
+        return NULL;
+    memcpy(cached, secret, secretlen);
+    cachedlen = secretlen;
+    keyed = true;
+    return ctx;
+}
+
 static int rank_key(const unsigned char *secret, size_t secretlen, const char *target, int attempt,
                     const char *code, unsigned char mac[32])
 {
     static const unsigned char empty_key[1] = {0};
     char msg[COHORT_MSG_MAX];
     unsigned int maclen = 0;
+    size_t outlen = 0;
+    EVP_MAC_CTX *ctx;
     int len;
 
     len = snprintf(msg, sizeof(msg), "%s\n%d\n%s", target, attempt, code);
@@ -60,6 +102,15 @@ static int rank_key(const unsigned char *secret, size_t secretlen, const char *t
     if (secret == NULL || secretlen == 0) {
         secret = empty_key;
         secretlen = 0;
+    }
+    ctx = rank_mac(secret, secretlen);
+    if (ctx != NULL) {
+        /* init without a key restarts the MAC with the key already set */
+        if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+            EVP_MAC_update(ctx, (const unsigned char *)msg, (size_t)len) != 1 ||
+            EVP_MAC_final(ctx, mac, &outlen, 32) != 1 || outlen != 32)
+            return -1;
+        return 0;
     }
     if (HMAC(EVP_sha256(), secret, (int)secretlen, (const unsigned char *)msg, (size_t)len, mac,
              &maclen) == NULL || maclen != 32) {

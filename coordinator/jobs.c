@@ -4,6 +4,7 @@
  */
 #include "jobs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,31 @@ int jobs_enqueue(struct coord *co, const struct jobs_attempt *a, const struct co
             failed++;
             continue;
         }
-        redis_client_command(co->cmd, cb, arg, 0, "XADD %s MAXLEN ~ %s * j %b", key, maxlen_s,
-                             blob, bloblen);
+        {
+            const char *argv[] = {"XADD", key, "MAXLEN", "~", maxlen_s, "*", "j", blob};
+            size_t lens[] = {4, strlen(key), 6, 1, strlen(maxlen_s), 1, 1, bloblen};
+            redis_client_commandargv(co->cmd, cb, arg, 0, 8, argv, lens);
+        }
         free(blob);
     }
     return failed;
+}
+
+/*
+ * Appends sep and s at *off in buf (len bytes) like snprintf(buf + *off, len - *off, "%s%s"):
+ * truncated and terminated when it does not fit, then false.
+ */
+static bool jobs_append(char *buf, size_t len, size_t *off, const char *sep, const char *s)
+{
+    size_t sl = strlen(sep), l = strlen(s), room = len - *off - 1;
+    size_t a = sl < room ? sl : room, b = l < room - a ? l : room - a;
+
+    memcpy(buf + *off, sep, a);
+    memcpy(buf + *off + a, s, b);
+    buf[*off + a + b] = '\0';
+    if (sl + l > room) return false;
+    *off += sl + l;
+    return true;
 }
 
 void jobs_cohort_strings(const struct coord *co, const struct cohort *cohort, char *codes,
@@ -64,10 +85,16 @@ void jobs_cohort_strings(const struct coord *co, const struct cohort *cohort, ch
     codes[0] = rirs[0] = '\0';
     for (int i = 0; i < cohort->n; i++) {
         const struct perspective *p = &co->cfg->perspectives[cohort->idx[i]];
-        int n = snprintf(codes + off, codeslen - off, "%s%s", i ? "," : "", p->code);
-        int r = snprintf(rirs + roff, rirslen - roff, "%s%d", i ? "," : "", (int)p->rir);
-        if (n < 0 || r < 0 || (size_t)n >= codeslen - off || (size_t)r >= rirslen - roff) return;
-        off += (size_t)n;
-        roff += (size_t)r;
+        char rir[16];
+        bool fits;
+
+        if ((int)p->rir >= 0 && (int)p->rir <= 9) {
+            rir[0] = (char)('0' + (int)p->rir);
+            rir[1] = '\0';
+        } else {
+            snprintf(rir, sizeof(rir), "%d", (int)p->rir);
+        }
+        fits = jobs_append(codes, codeslen, &off, i ? "," : "", p->code);
+        if (!jobs_append(rirs, rirslen, &roff, i ? "," : "", rir) || !fits) return;
     }
 }

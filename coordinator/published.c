@@ -44,7 +44,7 @@ void published_handle_view(struct coord *co, const char *rid, const struct reqvi
     }
     audit_write_published(co, v);
     cooldown_note(co, v->req);
-    verdict_watch_report(co, v->rid, v->req, v->res);
+    verdict_watch_report(co, v->rid, v->req, v->echo, v->res);
     if (local_holder) api_render_view(co, v);
 }
 

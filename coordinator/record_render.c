@@ -130,9 +130,20 @@ static json_t *render_primary(const json_t *req, const json_t *echo, const json_
 json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
                                char *err, size_t errlen)
 {
+    const char *echo_s = field(req, "echo");
+    json_t *echo = echo_s != NULL ? json_loads(echo_s, 0, NULL) : NULL;
+    json_t *body = record_render_response_echo(req, echo, res, prev, err, errlen);
+
+    json_decref(echo);
+    return body;
+}
+
+json_t *record_render_response_echo(const json_t *req, const json_t *echo, const json_t *res,
+                                    const json_t *prev, char *err, size_t errlen)
+{
     enum record_state st = record_render_state(req);
     const char *verdict = field(req, "verdict");
-    json_t *echo, *perspectives, *body;
+    json_t *perspectives, *body;
 
     if (st != RECORD_DECIDED && st != RECORD_REPLIED) {
         util_set_err(err, errlen, st == RECORD_MISSING ? "the request record expired or was "
@@ -140,8 +151,7 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
                                                        : "no verdict was reached");
         return NULL;
     }
-    echo = json_loads(field(req, "echo"), 0, NULL); /* present: checked by the state */
-    if (echo == NULL) {
+    if (echo == NULL) { /* present (checked by the state) but unparsable */
         util_set_err(err, errlen, "the stored request echo is invalid");
         return NULL;
     }
@@ -157,6 +167,5 @@ json_t *record_render_response(const json_t *req, const json_t *res, const json_
     }
     json_object_set_new(body, "previous_attempt_results", render_previous(req, echo, prev));
     response_set_primary(body, render_primary(req, echo, res));
-    json_decref(echo);
     return body;
 }

@@ -37,5 +37,12 @@ json_t *record_render_cohort(const json_t *req, const json_t *echo, const char *
  */
 json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
                                char *err, size_t errlen);
+/**
+ * record_render_response with the record's echo already parsed (reqview's v->echo; NULL when
+ * it is absent or invalid). The body shares values with echo and res (see response_build):
+ * serialize it, do not modify it.
+ */
+json_t *record_render_response_echo(const json_t *req, const json_t *echo, const json_t *res,
+                                    const json_t *prev, char *err, size_t errlen);
 
 #endif

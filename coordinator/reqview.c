@@ -36,11 +36,16 @@ static void reqview_note_failure(struct reqview_op *op, const redisReply *reply,
 
 static void reqview_step(struct reqview_op *op)
 {
+    const char *echo;
+
     if (--op->outstanding > 0) return;
+    if (!op->failed && (echo = reqview_field(&op->v, "echo")) != NULL)
+        op->v.echo = json_loads(echo, 0, NULL);
     op->cb(op->arg, op->failed ? NULL : &op->v, op->err);
     json_decref(op->v.req);
     json_decref(op->v.res);
     json_decref(op->v.prev);
+    json_decref(op->v.echo);
     free(op);
 }
 
@@ -143,6 +148,7 @@ void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
 {
     struct reqview_op *op = util_xcalloc(1, sizeof(*op));
     char key[KEYS_MAX];
+    const char *argv[] = {"HGETALL", key}; /* argv: formatted by hiredis without printf */
 
     util_strlcpy(op->v.rid, rid, sizeof(op->v.rid));
     op->v.req = json_object();
@@ -152,11 +158,11 @@ void reqview_load(struct coord *co, const char *rid, reqview_cb cb, void *arg)
     op->arg = arg;
     op->outstanding = 3;
     keys_req(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_req_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_req_cb, op, 0, 2, argv, NULL);
     keys_res(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_res_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_res_cb, op, 0, 2, argv, NULL);
     keys_prev(key, sizeof(key), co->cfg->key_prefix, rid);
-    redis_client_command(co->cmd, reqview_prev_cb, op, 0, "HGETALL %s", key);
+    redis_client_commandargv(co->cmd, reqview_prev_cb, op, 0, 2, argv, NULL);
 }
 
 const char *reqview_field(const struct reqview *v, const char *name)

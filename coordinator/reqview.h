@@ -17,6 +17,8 @@ struct reqview {
     json_t *res; /* {perspective code: CheckResponse object} of the results stored so far */
     json_t *prev; /* earlier failed attempts: {"<A>": {"cohort": "a,b", "anomalous": bool,
                      "results": {code: CheckResponse}}} (empty object when none) */
+    json_t *echo; /* the record's "echo" field parsed once for every consumer of the view
+                     (render, audit, metrics); NULL when absent or not valid JSON. Read only. */
 };
 
 /**

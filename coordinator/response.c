@@ -26,13 +26,22 @@ static json_t *copy_or_null(const json_t *v)
     return c != NULL ? c : json_null();
 }
 
+/*
+ * v itself with one more reference, or JSON null when v is NULL: for values that are only
+ * serialized and released, where a deep copy would be pure allocation churn.
+ */
+static json_t *share_or_null(const json_t *v)
+{
+    return v != NULL ? json_incref((json_t *)v) : json_null();
+}
+
 json_t *response_echo_new(const struct api_request *req, int attempt_count)
 {
     json_t *echo = json_object();
     json_t *actual = json_object();
 
     json_object_set_new(echo, "request_orchestration_parameters",
-                        copy_or_null(req->orchestration_echo));
+                        share_or_null(req->orchestration_echo));
     json_object_set_new(actual, "perspective_count", json_integer(req->perspective_count));
     json_object_set_new(actual, "quorum_count", json_integer(req->quorum_count));
     json_object_set_new(actual, "attempt_count", json_integer(attempt_count));
@@ -42,7 +51,7 @@ json_t *response_echo_new(const struct api_request *req, int attempt_count)
                         req->target_raw != NULL ? json_string(req->target_raw) : json_null());
     json_object_set_new(echo, "trace_identifier",
                         req->trace_id != NULL ? json_string(req->trace_id) : json_null());
-    json_object_set_new(echo, params_key(req->check_type), copy_or_null(req->check_params));
+    json_object_set_new(echo, params_key(req->check_type), share_or_null(req->check_params));
     return echo;
 }
 
@@ -106,6 +115,12 @@ static void copy_key(json_t *resp, const json_t *echo, const char *key)
     json_object_set_new(resp, key, copy_or_null(json_object_get(echo, key)));
 }
 
+/* Shares echo[key] as resp[key] (JSON null when the echo lacks it). */
+static void share_key(json_t *resp, const json_t *echo, const char *key)
+{
+    json_object_set_new(resp, key, share_or_null(json_object_get(echo, key)));
+}
+
 /* True when the entry's check_response.check_completed is JSON true. */
 static bool entry_completed(const json_t *entry)
 {
@@ -138,16 +153,16 @@ json_t *response_build(const json_t *echo, bool is_valid, const json_t *perspect
     if (n > reported) incomplete += n - reported; /* members absent from the list */
 
     json_object_set_new(resp, "mpic_completed", json_boolean(incomplete <= n - q));
-    copy_key(resp, echo, "request_orchestration_parameters");
-    copy_key(resp, echo, "actual_orchestration_parameters");
-    copy_key(resp, echo, "check_type");
-    copy_key(resp, echo, "domain_or_ip_target");
+    share_key(resp, echo, "request_orchestration_parameters");
+    copy_key(resp, echo, "actual_orchestration_parameters"); /* the caller sets attempt_count */
+    share_key(resp, echo, "check_type");
+    share_key(resp, echo, "domain_or_ip_target");
     json_object_set_new(resp, "is_valid", json_boolean(is_valid));
-    copy_key(resp, echo, "trace_identifier");
+    share_key(resp, echo, "trace_identifier");
     json_object_set_new(resp, "perspectives", json_is_array(perspectives)
-                                                  ? json_deep_copy(perspectives)
+                                                  ? json_incref((json_t *)perspectives)
                                                   : json_array());
-    copy_key(resp, echo, pkey);
+    share_key(resp, echo, pkey);
     json_object_set_new(resp, "previous_attempt_results", json_null());
     return resp;
 }

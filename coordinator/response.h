@@ -14,7 +14,9 @@
 /**
  * The echo stored with the request at admission: {request_orchestration_parameters,
  * actual_orchestration_parameters{perspective_count, quorum_count, attempt_count}, check_type,
- * domain_or_ip_target, trace_identifier, caa_check_parameters | dcv_check_parameters}.
+ * domain_or_ip_target, trace_identifier, caa_check_parameters | dcv_check_parameters}. The
+ * orchestration and check parameters are req's own values (shared, not copied): serialize
+ * the echo, do not modify them.
  */
 json_t *response_echo_new(const struct api_request *req, int attempt_count);
 
@@ -28,7 +30,9 @@ json_t *response_missing_check(enum check_type type, const json_t *check_params,
 /**
  * Builds the full response object. perspectives is an array of {"perspective_code",
  * "check_response"} in cohort order (borrowed). mpic_completed is computed here from the
- * check_completed flags and the echo's quorum. Returns a new object.
+ * check_completed flags and the echo's quorum. Returns a new object that shares the
+ * perspectives array and the echo's values (only actual_orchestration_parameters is its own
+ * copy, which the caller may amend): neither side may modify the shared values afterwards.
  */
 json_t *response_build(const json_t *echo, bool is_valid, const json_t *perspectives);
 

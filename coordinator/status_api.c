@@ -91,7 +91,8 @@ static void status_view_cb(void *arg, const struct reqview *v, const char *err)
         status_send(op->req, v->rid, 202, status_api_progress(v->rid, v->req, v->res));
         break;
     case RECORD_REPLIED:
-        body = record_render_response(v->req, v->res, v->prev, why, sizeof(why));
+        body = record_render_response_echo(v->req, v->echo, v->res, v->prev, why,
+                                           sizeof(why));
         if (body != NULL) {
             cooldown_add_header(op->co, v->req, op->req);
             status_send(op->req, v->rid, 200, body);

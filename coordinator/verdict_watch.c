@@ -31,24 +31,29 @@ static int64_t verdict_watch_int(const json_t *req, const char *field, int64_t d
 int verdict_watch_analyze(const json_t *req, const json_t *res, int64_t now_ms,
                           struct verdict_analysis *a)
 {
+    const char *echo_s = json_string_value(json_object_get(req, "echo"));
+    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
+    int rc = verdict_watch_analyze_echo(req, echo, res, now_ms, a);
+
+    json_decref(echo);
+    return rc;
+}
+
+int verdict_watch_analyze_echo(const json_t *req, const json_t *echo, const json_t *res,
+                               int64_t now_ms, struct verdict_analysis *a)
+{
     const char *verdict = json_string_value(json_object_get(req, "verdict"));
     const char *cohort = json_string_value(json_object_get(req, "cohort"));
     const char *rirs = json_string_value(json_object_get(req, "rirs"));
     const char *ct = json_string_value(json_object_get(req, "check_type"));
-    const char *echo_s = json_string_value(json_object_get(req, "echo"));
     int64_t created = verdict_watch_int(req, "created", -1);
-    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
 
     memset(a, 0, sizeof(*a));
-    if (verdict == NULL || cohort == NULL) {
-        json_decref(echo);
-        return -1;
-    }
+    if (verdict == NULL || cohort == NULL) return -1;
     a->valid = strcmp(verdict, "valid") == 0;
     a->dcv = ct != NULL && strcmp(ct, "dcv") == 0;
     obs_label_method(a->dcv, json_object_get(echo, "dcv_check_parameters"), a->method,
                      sizeof(a->method));
-    json_decref(echo);
     a->n = (int)verdict_watch_int(req, "n", 0);
     a->q = (int)verdict_watch_int(req, "q", 0);
     a->duration_s = created > 0 && now_ms >= created ? (double)(now_ms - created) / 1000.0 : -1;
@@ -185,13 +190,13 @@ json_t *verdict_watch_alert(const char *rid, const char *coordinator_id, const j
 }
 
 void verdict_watch_report(struct coord *co, const char *rid, const json_t *req,
-                          const json_t *res)
+                          const json_t *echo, const json_t *res)
 {
     struct verdict_analysis a;
     int64_t now = clock_now_ms();
     const char *ct;
 
-    if (verdict_watch_analyze(req, res, now, &a) != 0) {
+    if (verdict_watch_analyze_echo(req, echo, res, now, &a) != 0) {
         log_debug("request %s: no verdict in the record; not counted", rid);
         return;
     }

@@ -43,16 +43,20 @@ struct verdict_analysis {
 
 /**
  * Reports request rid, just published by this process, from its stored record and results
- * (read once by published.c): metrics, and a security alert when one is due.
+ * (read once by published.c; echo is the record's parsed echo, or NULL): metrics, and a
+ * security alert when one is due.
  */
 void verdict_watch_report(struct coord *co, const char *rid, const json_t *req,
-                          const json_t *res);
+                          const json_t *echo, const json_t *res);
 /**
  * Analyzes a request record ({field: string}) and its results ({code: check_response}) at
  * wall time now_ms. Returns 0, or -1 when the record has no verdict or cohort.
  */
 int verdict_watch_analyze(const json_t *req, const json_t *res, int64_t now_ms,
                           struct verdict_analysis *a);
+/** verdict_watch_analyze with the record's echo already parsed (may be NULL). */
+int verdict_watch_analyze_echo(const json_t *req, const json_t *echo, const json_t *res,
+                               int64_t now_ms, struct verdict_analysis *a);
 /** The alert document (docs/alerts.md), new reference. */
 json_t *verdict_watch_alert(const char *rid, const char *coordinator_id, const json_t *req,
                             const json_t *res, const struct verdict_analysis *a, int64_t now_ms);

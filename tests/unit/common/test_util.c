@@ -1,7 +1,8 @@
 /*
  * Tests for the small common modules: util (number and address parsing, bounded copies, hex),
  * perspective (RIR names, code syntax, great-circle distances against known city pairs),
- * keys (Redis key names and their Cluster hash tags) and clock (the policy-clock override).
+ * keys (Redis key names and their Cluster hash tags), clock (the policy-clock override) and
+ * the buffered random bytes (never the same bytes twice, not even in a forked child).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "keys.h"
@@ -169,6 +172,52 @@ static void test_alloc_helpers(void **state)
     free(util_xmalloc(0));
 }
 
+/* Many small draws across several pool refills: no 16-byte draw repeats, none is all zero. */
+static void test_random_pool_distinct(void **state)
+{
+    enum { N = 2000 };
+    unsigned char (*draws)[16] = calloc(N, 16);
+    unsigned char big[600], zero[16] = {0};
+    (void)state;
+
+    assert_non_null(draws);
+    for (int i = 0; i < N; i++) {
+        util_random_bytes(draws[i], 16);
+        assert_memory_not_equal(draws[i], zero, sizeof(zero));
+        if (i % 97 == 0) util_random_bytes(big, sizeof(big)); /* the direct path, interleaved */
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++) assert_memory_not_equal(draws[i], draws[j], 16);
+    util_random_bytes(big, 0); /* nothing asked, nothing handed out */
+    free(draws);
+}
+
+/* A forked child must not hand out the bytes its parent hands out next. */
+static void test_random_pool_fork(void **state)
+{
+    unsigned char first[12], parent[32], child[32];
+    int fds[2];
+    pid_t pid;
+    int status = 0;
+    (void)state;
+
+    util_random_bytes(first, sizeof(first)); /* the pool holds unused bytes now */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        util_random_bytes(child, sizeof(child));
+        _exit(write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+    }
+    close(fds[1]);
+    util_random_bytes(parent, sizeof(parent));
+    assert_int_equal(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_memory_not_equal(parent, child, sizeof(parent));
+}
+
 static struct perspective at(double lat, double lon)
 {
     struct perspective p;
@@ -280,6 +329,20 @@ static void test_keys(void **state)
     /* truncation stays terminated */
     keys_req(tiny, sizeof(tiny), "mpic", "0123456789abcdef");
     assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+    assert_string_equal(tiny, "mpic:{01234");
+    keys_audit(k, sizeof(k), "mpic");
+    assert_string_equal(k, "mpic:audit");
+    keys_prev(k, sizeof(k), "lab", "0123abcd");
+    assert_string_equal(k, "lab:{0123abcd}:prev");
+    keys_cooldown(k, sizeof(k), "lab", "example.com");
+    assert_string_equal(k, "lab:cooldown:{example.com}");
+    keys_alerts(k, sizeof(k), "lab");
+    assert_string_equal(k, "lab:alerts");
+    keys_req(tiny, 1, "mpic", "x"); /* room for the NUL only */
+    assert_string_equal(tiny, "");
+    tiny[0] = 'z';
+    keys_req(tiny, 0, "mpic", "x"); /* no room at all: untouched */
+    assert_int_equal(tiny[0], 'z');
     assert_string_equal(KEYS_GROUP_WORKERS, "workers");
     assert_string_equal(KEYS_GROUP_REDUCERS, "reducers");
 }
@@ -323,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_distance),     cmocka_unit_test(test_rir),
         cmocka_unit_test(test_name_valid),   cmocka_unit_test(test_keys),
         cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_random_pool_distinct), cmocka_unit_test(test_random_pool_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

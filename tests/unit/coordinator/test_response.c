@@ -131,7 +131,7 @@ static void test_full_response_key_order(void **state)
     assert_int_equal(json_array_size(json_object_get(resp, "perspectives")), 6);
     json_t *last = json_array_get(json_object_get(resp, "perspectives"), 5);
     assert_keys(json_object_get(last, "check_response"), cr_keys, 6);
-    /* The response holds copies: the inputs are not modified or consumed. */
+    /* The response shares the inputs: they are not modified or consumed. */
     assert_int_equal(json_array_size(persp), 6);
     json_decref(persp);
     json_decref(echo);
