@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "pending.h"
 #include "published.h"
 #include "reqview.h"
 #include "retry.h"
@@ -66,6 +67,7 @@ struct due_op {
 };
 
 struct due_timer {
+    struct pending_entry entry; /* keyed by request id in due_timer_index; first member */
     struct coord *co;
     char rid[48];
     struct event ev;
@@ -79,9 +81,11 @@ struct due_claim {
 
 static struct event *due_sweep_event;
 static struct due_timer *due_timers; /* armed straggler-grace timers */
+static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_timer_unlink(struct due_timer *t)
 {
+    pending_table_remove(due_timer_index, &t->entry);
     if (t->prev) t->prev->next = t->next;
     else due_timers = t->next;
     if (t->next) t->next->prev = t->prev;
@@ -107,10 +111,11 @@ static void due_op_done(struct due_op *op, bool ok)
     free(op);
 }
 
-static void due_publish(struct due_op *op);
+static void due_publish(struct due_op *op, bool read_behind);
 static void due_fetch_tally(struct due_op *op);
 static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
                              bool have_view);
+static void due_cancel_timers(const char *rid);
 
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
@@ -194,7 +199,7 @@ static void due_publish_step(struct due_op *op, const struct reqview *v, const c
             op->republished = true;
             op->pipelined = false;
             op->fin = DUE_FIN_NONE;
-            due_publish(op);
+            due_publish(op, true);
             return;
         }
         due_op_done(op, true);
@@ -209,6 +214,7 @@ static void due_publish_step(struct due_op *op, const struct reqview *v, const c
         return;
     }
     /* we published: audit, cooldown, metrics, alerts; the due entry goes with the audit */
+    due_cancel_timers(op->rid);
     if (strcmp(op->holder, co->id) == 0) { /* we hold it too: the same read answers it */
         if (have_view) published_handle_view(co, op->rid, v, err, true);
         else published_handle(co, op->rid, true);
@@ -224,8 +230,11 @@ static void due_publish_step(struct due_op *op, const struct reqview *v, const c
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "EXPIRE %s 3600", key);
 }
 
-/* lua/publish, with the read of the request pipelined right behind it. */
-static void due_publish(struct due_op *op)
+/*
+ * lua/publish; with read_behind, the read of the request pipelined right behind it (when this
+ * caller is expected to win; a takeover of unfinished follow-up work reads after winning).
+ */
+static void due_publish(struct due_op *op, bool read_behind)
 {
     char now[24], takeover[24];
     const char *args[3];
@@ -240,9 +249,9 @@ static void due_publish(struct due_op *op)
     args[2] = takeover;
     for (int i = 0; i < 3; i++) lens[i] = strlen(args[i]);
     op->pub = DUE_PUB_NONE;
-    op->replies = op->pipelined ? 3 : 2;
+    op->replies = (op->pipelined ? 1 : 0) + 1 + (read_behind ? 1 : 0);
     scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 3, args, lens, due_publish_cb, op);
-    reqview_load(op->co, op->rid, due_view_cb, op);
+    if (read_behind) reqview_load(op->co, op->rid, due_view_cb, op);
 }
 
 /* called by libevent when a straggler grace period ends */
@@ -252,6 +261,22 @@ static void due_timer_cb(evutil_socket_t fd, short what, void *arg)
     due_timer_unlink(t);
     due_process(t->co, t->rid, true, NULL, NULL);
     free(t);
+}
+
+/*
+ * Drops this process's timers for rid once we published it: the decider's grace timer would
+ * otherwise only find the request published (a tally and a publish script for nothing).
+ */
+static void due_cancel_timers(const char *rid)
+{
+    struct pending_entry *e;
+
+    while (due_timer_index != NULL && (e = pending_table_find(due_timer_index, rid)) != NULL) {
+        struct due_timer *t = (struct due_timer *)e; /* entry is the first member */
+        evtimer_del(&t->ev);
+        due_timer_unlink(t);
+        free(t);
+    }
 }
 
 static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_ms)
@@ -264,6 +289,9 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     if (delay < 0) delay = 0;
     t->co = co;
     util_strlcpy(t->rid, rid, sizeof(t->rid));
+    util_strlcpy(t->entry.rid, rid, sizeof(t->entry.rid));
+    if (due_timer_index == NULL) due_timer_index = pending_table_new();
+    pending_table_insert(due_timer_index, &t->entry);
     t->next = due_timers;
     if (due_timers) due_timers->prev = t;
     due_timers = t;
@@ -332,13 +360,13 @@ static void due_run(struct due_op *op, const struct tally *t)
     if (t->state == TALLY_REPLIED) {
         /* a due entry left after publication: the winner's follow-up work (audit record,
          * notification) may not have happened; lua/publish hands it over when it is overdue */
-        if (op->due_reached) due_publish(op);
+        if (op->due_reached) due_publish(op, false);
         else due_op_done(op, true);
         return;
     }
     if (t->state == TALLY_DECIDED) {
         if (final || tally_all_reported(t)) {
-            due_publish(op);
+            due_publish(op, true);
             return;
         }
         due_op_done(op, true); /* the decider's grace timer publishes it */
@@ -394,7 +422,7 @@ static void due_finalize(struct due_op *op)
     op->pipelined = op->publish_now;
     op->fin = DUE_FIN_NONE;
     scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
-    if (op->pipelined) due_publish(op);
+    if (op->pipelined) due_publish(op, true);
 }
 
 /* called by redis_client with the lua/retry reply */
@@ -594,4 +622,6 @@ void due_shutdown(struct coord *co)
         evtimer_del(&t->ev);
         free(t);
     }
+    pending_table_free(due_timer_index);
+    due_timer_index = NULL;
 }
