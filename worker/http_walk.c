@@ -49,13 +49,16 @@ struct http_walk {
     size_t max_body;
     int max_redirects;
 
-    char original_url[HTTP_WALK_MAX_URL];
-    char url[HTTP_WALK_MAX_URL];    /* current hop */
+    /* every URL fetched so far, each malloc'ed to its length (a walk waits on the network for
+     * seconds, so its state stays small): visited[0] is the original URL and
+     * visited[nvisited - 1] the current hop (w->url); nvisited is 0 only when the original
+     * URL was missing or too long */
+    char *visited[HTTP_WALK_REDIRECT_CAP + 1];
+    int nvisited;
+    const char *url;                /* current hop: visited[nvisited - 1], or "" */
     char host[HTTP_WALK_HOST_MAX];  /* current hop host, IPv6 without brackets */
     bool host_is_ip;
     int url_port; /* effective port of the URL (80/443); mapped to the lab ports */
-    char *visited[HTTP_WALK_REDIRECT_CAP + 1];
-    int nvisited;
     int redirects;
 
     int dns_pending;
@@ -75,7 +78,7 @@ struct http_walk {
     struct event *defer_ev; /* delivers a failure that happened inside http_walk_start() */
     bool fail_completed;
     const char *fail_type;
-    char fail_msg[HTTP_WALK_MSG_MAX];
+    char *fail_msg; /* malloc'ed when the walk fails */
 };
 
 static void http_walk_start_hop(struct http_walk *w);
@@ -327,6 +330,7 @@ static void http_walk_free(struct http_walk *w)
     if (w->defer_ev != NULL) event_free(w->defer_ev);
     http_walk_headers_free(w->headers);
     for (int i = 0; i < w->nvisited; i++) free(w->visited[i]);
+    free(w->fail_msg);
     free(w->page);
     json_decref(w->history);
     free(w);
@@ -349,9 +353,8 @@ static json_t *http_walk_details(const struct http_walk *w)
     } else {
         json_object_set_new(d, "response_history", json_null());
     }
-    json_object_set_new(d, "response_url", w->original_url[0] != '\0'
-                                               ? json_string(w->original_url)
-                                               : json_null());
+    json_object_set_new(d, "response_url",
+                        w->nvisited > 0 ? json_string(w->visited[0]) : json_null());
     json_object_set_new(d, "response_status_code",
                         w->have_status ? json_integer((json_int_t)w->status) : json_null());
     json_object_set_new(d, "response_page",
@@ -395,6 +398,7 @@ static void http_walk_fail(struct http_walk *w, bool completed, const char *type
                            const char *fmt, ...)
 {
     char msg[HTTP_WALK_MSG_MAX - 64];
+    char full[HTTP_WALK_MSG_MAX];
     struct timeval now = {0, 0};
     va_list ap;
 
@@ -404,8 +408,9 @@ static void http_walk_fail(struct http_walk *w, bool completed, const char *type
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(w->fail_msg, sizeof(w->fail_msg), "%s (perspective %s)", msg,
+    snprintf(full, sizeof(full), "%s (perspective %s)", msg,
              w->env->perspective != NULL ? w->env->perspective : "?");
+    w->fail_msg = util_xstrdup(full);
     w->fail_completed = completed;
     w->fail_type = type;
     log_debug("http_walk: %s: %s", type, w->fail_msg);
@@ -489,7 +494,7 @@ static void http_walk_follow(struct http_walk *w, const struct http_fetch_result
     }
     w->redirects++;
     w->visited[w->nvisited++] = util_xstrdup(next);
-    util_strlcpy(w->url, next, sizeof(w->url));
+    w->url = w->visited[w->nvisited - 1];
     http_walk_start_hop(w);
 }
 
@@ -748,13 +753,13 @@ void http_walk_start(const struct check_env *env, const struct http_walk_opts *o
         for (int i = 0; i < nheaders; i++) w->headers[i] = util_xstrdup(opts->headers[i]);
     }
     w->outstanding++; /* holds w across the synchronous part of the first hop */
-    if (opts->url == NULL || !util_strlcpy(w->original_url, opts->url, sizeof(w->original_url))) {
-        w->original_url[0] = '\0';
+    w->url = "";
+    if (opts->url == NULL || strlen(opts->url) >= HTTP_WALK_MAX_URL) {
         http_walk_fail(w, false, HTTP_WALK_ERR_HTTP, "An HTTP error occurred: URL too long");
         goto out;
     }
-    util_strlcpy(w->url, w->original_url, sizeof(w->url));
-    w->visited[w->nvisited++] = util_xstrdup(w->url);
+    w->visited[w->nvisited++] = util_xstrdup(opts->url);
+    w->url = w->visited[0];
     if (opts->budget_ms <= 0 || env->http == NULL) {
         http_walk_fail(w, false, HTTP_WALK_ERR_HTTP,
                        "An HTTP error occurred: %s before fetching %s",
