@@ -51,6 +51,7 @@ struct direct {
     uint64_t m_started, m_done, m_passed, m_failed, m_incomplete;
     uint64_t checks_total; /* every check started, warm-up included (CPU per check) */
     struct hist hist;
+    char first_error[256]; /* the first failed or incomplete check's first error message */
 };
 
 /** One unit of work: --fanout checks started together, done when the last one is (as the
@@ -89,6 +90,8 @@ static void direct_done_cb(void *arg, struct check_result *res)
         else if (res->passed) d->m_passed++;
         else d->m_failed++;
     }
+    if (!(res->completed && res->passed) && d->first_error[0] == '\0' && res->nerrors > 0)
+        snprintf(d->first_error, sizeof(d->first_error), "%s", res->errors[0].message);
     check_result_clear(res);
     if (--u->pending > 0) return;
     if (measured) {
@@ -210,6 +213,7 @@ static void direct_report(const struct direct *d)
         printf(",\"%s_ms\":%.3f", names[i], ms[i]);
     printf("}\n");
     fflush(stdout);
+    if (d->first_error[0] != '\0') fprintf(stderr, "first error: %s\n", d->first_error);
 }
 
 static int direct_load_job(struct direct *d, const char *path)
