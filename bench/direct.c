@@ -254,9 +254,10 @@ static void direct_usage(void)
 {
     fputs("usage: mpic-bench-direct --job FILE --resolver IP:PORT [--perspective CODE]\n"
           "         (--rate R | --concurrency C) [--duration S] [--warmup S] [--drain S]\n"
-          "         [--lab-http-port N] [--lab-allow-private] [--dns-timeout-ms N]\n"
-          "         [--dns-tries N] [--deadline-ms N] [--http-timeout-ms N]\n"
-          "         [--fanout N] [--name SCENARIO]\n"
+          "         [--lab-http-port N] [--lab-https-port N] [--lab-allow-private]\n"
+          "         [--dns-timeout-ms N] [--dns-tries N] [--deadline-ms N]\n"
+          "         [--http-timeout-ms N]"
+          " [--fanout N] [--name SCENARIO]\n"
           "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
           "  --job FILE   a msgpack job (the `j` field of a <prefix>:jobs:{region} entry)\n",
           stderr);
@@ -320,6 +321,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-http-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.http_port = (int)v;
+        } else if (strcmp(a, "--lab-https-port") == 0) {
+            if (direct_num(val, 1, 65535, &v)) goto usage;
+            d.env.https_port = (int)v;
         } else if (strcmp(a, "--fanout") == 0) {
             if (direct_num(val, 1, 64, &v)) goto usage;
             d.fanout = (int)v;
