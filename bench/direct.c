@@ -40,6 +40,8 @@ struct direct {
     enum direct_mode mode;
     double rate, duration_s, warmup_s, drain_s;
     int concurrency;
+    double ramp_s;   /* closed loop: the first `concurrency` units start spread over ramp_s */
+    int ramped;      /* closed loop: initial units started so far */
     int fanout; /* checks per unit (latency = the slowest of them) */
     int deadline_ms;
     const char *name;
@@ -135,12 +137,22 @@ static void direct_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
-/* called by libevent every millisecond: schedules open-loop checks, ends the run */
+/* called by libevent every millisecond: schedules open-loop checks and the closed loop's
+ * ramp, ends the run */
 static void direct_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct direct *d = arg;
     int64_t now = direct_now_us();
 
+    if (d->mode == DIRECT_CLOSED) {
+        /* initial unit k is due at start + k * ramp / concurrency (all at once without --ramp) */
+        while (d->ramped < d->concurrency && now < d->end_us &&
+               d->start_us + (int64_t)((double)d->ramped * d->ramp_s * 1e6 /
+                                       d->concurrency) <= now) {
+            d->ramped++;
+            direct_start(d, now);
+        }
+    }
     if (d->mode == DIRECT_OPEN) {
         /* check k is due at start + k / rate: start every check due by now (and before the end) */
         for (;;) {
@@ -257,8 +269,10 @@ static void direct_usage(void)
           "         [--lab-http-port N] [--lab-https-port N] [--lab-allow-private]\n"
           "         [--dns-timeout-ms N] [--dns-tries N] [--deadline-ms N]\n"
           "         [--http-timeout-ms N]"
-          " [--fanout N] [--name SCENARIO]\n"
+          " [--fanout N] [--ramp S] [--name SCENARIO]\n"
           "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
+          "  --ramp S     with --concurrency: start the first C units spread over S seconds\n"
+          "               (a burst of thousands of lookups at one instant overruns the resolver)\n"
           "  --job FILE   a msgpack job (the `j` field of a <prefix>:jobs:{region} entry)\n",
           stderr);
 }
@@ -321,6 +335,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-http-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.http_port = (int)v;
+        } else if (strcmp(a, "--ramp") == 0) {
+            if (direct_num(val, 0, 3600, &d.ramp_s)) goto usage;
         } else if (strcmp(a, "--lab-https-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.https_port = (int)v;
@@ -377,8 +393,8 @@ int main(int argc, char **argv)
         struct timeval ms = {0, 1000};
         event_add(d.tick, &ms);
     }
-    if (d.mode == DIRECT_CLOSED)
-        for (int i = 0; i < d.concurrency; i++)
+    if (d.mode == DIRECT_CLOSED && d.ramp_s <= 0)
+        for (; d.ramped < d.concurrency; d.ramped++)
             direct_start(&d, direct_now_us());
     event_base_dispatch(d.base);
     direct_report(&d);
