@@ -40,6 +40,8 @@ struct direct {
     enum direct_mode mode;
     double rate, duration_s, warmup_s, drain_s;
     int concurrency;
+    double ramp_s;   /* closed loop: the first `concurrency` units start spread over ramp_s */
+    int ramped;      /* closed loop: initial units started so far */
     int fanout; /* checks per unit (latency = the slowest of them) */
     int deadline_ms;
     const char *name;
@@ -51,6 +53,7 @@ struct direct {
     uint64_t m_started, m_done, m_passed, m_failed, m_incomplete;
     uint64_t checks_total; /* every check started, warm-up included (CPU per check) */
     struct hist hist;
+    char first_error[256]; /* the first failed or incomplete check's first error message */
 };
 
 /** One unit of work: --fanout checks started together, done when the last one is (as the
@@ -89,6 +92,8 @@ static void direct_done_cb(void *arg, struct check_result *res)
         else if (res->passed) d->m_passed++;
         else d->m_failed++;
     }
+    if (!(res->completed && res->passed) && d->first_error[0] == '\0' && res->nerrors > 0)
+        snprintf(d->first_error, sizeof(d->first_error), "%s", res->errors[0].message);
     check_result_clear(res);
     if (--u->pending > 0) return;
     if (measured) {
@@ -132,12 +137,22 @@ static void direct_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
-/* called by libevent every millisecond: schedules open-loop checks, ends the run */
+/* called by libevent every millisecond: schedules open-loop checks and the closed loop's
+ * ramp, ends the run */
 static void direct_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct direct *d = arg;
     int64_t now = direct_now_us();
 
+    if (d->mode == DIRECT_CLOSED) {
+        /* initial unit k is due at start + k * ramp / concurrency (all at once without --ramp) */
+        while (d->ramped < d->concurrency && now < d->end_us &&
+               d->start_us + (int64_t)((double)d->ramped * d->ramp_s * 1e6 /
+                                       d->concurrency) <= now) {
+            d->ramped++;
+            direct_start(d, now);
+        }
+    }
     if (d->mode == DIRECT_OPEN) {
         /* check k is due at start + k / rate: start every check due by now (and before the end) */
         for (;;) {
@@ -210,6 +225,7 @@ static void direct_report(const struct direct *d)
         printf(",\"%s_ms\":%.3f", names[i], ms[i]);
     printf("}\n");
     fflush(stdout);
+    if (d->first_error[0] != '\0') fprintf(stderr, "first error: %s\n", d->first_error);
 }
 
 static int direct_load_job(struct direct *d, const char *path)
@@ -250,10 +266,13 @@ static void direct_usage(void)
 {
     fputs("usage: mpic-bench-direct --job FILE --resolver IP:PORT [--perspective CODE]\n"
           "         (--rate R | --concurrency C) [--duration S] [--warmup S] [--drain S]\n"
-          "         [--lab-http-port N] [--lab-allow-private] [--dns-timeout-ms N]\n"
-          "         [--dns-tries N] [--deadline-ms N] [--http-timeout-ms N]\n"
-          "         [--fanout N] [--name SCENARIO]\n"
+          "         [--lab-http-port N] [--lab-https-port N] [--lab-allow-private]\n"
+          "         [--dns-timeout-ms N] [--dns-tries N] [--deadline-ms N]\n"
+          "         [--http-timeout-ms N]"
+          " [--fanout N] [--ramp S] [--name SCENARIO]\n"
           "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
+          "  --ramp S     with --concurrency: start the first C units spread over S seconds\n"
+          "               (a burst of thousands of lookups at one instant overruns the resolver)\n"
           "  --job FILE   a msgpack job (the `j` field of a <prefix>:jobs:{region} entry)\n",
           stderr);
 }
@@ -316,6 +335,11 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-http-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.http_port = (int)v;
+        } else if (strcmp(a, "--ramp") == 0) {
+            if (direct_num(val, 0, 3600, &d.ramp_s)) goto usage;
+        } else if (strcmp(a, "--lab-https-port") == 0) {
+            if (direct_num(val, 1, 65535, &v)) goto usage;
+            d.env.https_port = (int)v;
         } else if (strcmp(a, "--fanout") == 0) {
             if (direct_num(val, 1, 64, &v)) goto usage;
             d.fanout = (int)v;
@@ -369,8 +393,8 @@ int main(int argc, char **argv)
         struct timeval ms = {0, 1000};
         event_add(d.tick, &ms);
     }
-    if (d.mode == DIRECT_CLOSED)
-        for (int i = 0; i < d.concurrency; i++)
+    if (d.mode == DIRECT_CLOSED && d.ramp_s <= 0)
+        for (; d.ramped < d.concurrency; d.ramped++)
             direct_start(&d, direct_now_us());
     event_base_dispatch(d.base);
     direct_report(&d);

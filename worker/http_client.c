@@ -68,6 +68,12 @@ struct http_client {
     int pending;
 };
 
+/* curl's receive buffer per transfer (its default is 16 KiB, allocated when the transfer
+ * connects and kept for its whole life). 1 KiB is curl's minimum: the responses we judge are
+ * small and capped, headers are collected in a separate buffer, so only the number of recv()
+ * calls for a large body changes. */
+#define HTTP_CLIENT_RECV_BUFFER 1024L
+
 static bool http_client_curl_ready = false;
 
 static void http_client_check_multi_info(struct http_client *c);
@@ -418,6 +424,7 @@ static CURLcode http_fetch_setup(struct http_fetch *f, const struct http_fetch_o
     HTTP_SETOPT(CURLOPT_FORBID_REUSE, 1L);
     HTTP_SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, 0L);
     HTTP_SETOPT(CURLOPT_HTTPGET, 1L);
+    HTTP_SETOPT(CURLOPT_BUFFERSIZE, HTTP_CLIENT_RECV_BUFFER);
     HTTP_SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     HTTP_SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
     HTTP_SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);

@@ -49,19 +49,22 @@ struct http_walk {
     size_t max_body;
     int max_redirects;
 
-    char original_url[HTTP_WALK_MAX_URL];
-    char url[HTTP_WALK_MAX_URL];    /* current hop */
+    /* every URL fetched so far, each malloc'ed to its length (a walk waits on the network for
+     * seconds, so its state stays small): visited[0] is the original URL and
+     * visited[nvisited - 1] the current hop (w->url); nvisited is 0 only when the original
+     * URL was missing or too long */
+    char *visited[HTTP_WALK_REDIRECT_CAP + 1];
+    int nvisited;
+    const char *url;                /* current hop: visited[nvisited - 1], or "" */
     char host[HTTP_WALK_HOST_MAX];  /* current hop host, IPv6 without brackets */
     bool host_is_ip;
     int url_port; /* effective port of the URL (80/443); mapped to the lab ports */
-    char *visited[HTTP_WALK_REDIRECT_CAP + 1];
-    int nvisited;
     int redirects;
 
     int dns_pending;
-    struct addr_pick_family fam6;
-    struct addr_pick_family fam4;
-    bool on_v6;                 /* the fetch in flight goes to fam6.ip */
+    struct http_walk_lookup *lookup; /* while the hop's lookups run, else NULL */
+    char fallback4[HTTP_WALK_IP_MAX]; /* IPv4 address to try when the IPv6 connect fails */
+    bool on_v6;                 /* the fetch in flight goes to an IPv6 address */
     char ip[HTTP_WALK_IP_MAX];  /* address of the fetch in flight / last contacted */
 
     json_t *history;   /* response_history entries */
@@ -75,7 +78,14 @@ struct http_walk {
     struct event *defer_ev; /* delivers a failure that happened inside http_walk_start() */
     bool fail_completed;
     const char *fail_type;
-    char fail_msg[HTTP_WALK_MSG_MAX];
+    char *fail_msg; /* malloc'ed when the walk fails */
+};
+
+/* What the AAAA and A lookups of one hop found (about 800 bytes: allocated only while
+ * they run, not for the seconds a fetch waits). */
+struct http_walk_lookup {
+    struct addr_pick_family fam6;
+    struct addr_pick_family fam4;
 };
 
 static void http_walk_start_hop(struct http_walk *w);
@@ -327,6 +337,8 @@ static void http_walk_free(struct http_walk *w)
     if (w->defer_ev != NULL) event_free(w->defer_ev);
     http_walk_headers_free(w->headers);
     for (int i = 0; i < w->nvisited; i++) free(w->visited[i]);
+    free(w->fail_msg);
+    free(w->lookup);
     free(w->page);
     json_decref(w->history);
     free(w);
@@ -349,9 +361,8 @@ static json_t *http_walk_details(const struct http_walk *w)
     } else {
         json_object_set_new(d, "response_history", json_null());
     }
-    json_object_set_new(d, "response_url", w->original_url[0] != '\0'
-                                               ? json_string(w->original_url)
-                                               : json_null());
+    json_object_set_new(d, "response_url",
+                        w->nvisited > 0 ? json_string(w->visited[0]) : json_null());
     json_object_set_new(d, "response_status_code",
                         w->have_status ? json_integer((json_int_t)w->status) : json_null());
     json_object_set_new(d, "response_page",
@@ -395,6 +406,7 @@ static void http_walk_fail(struct http_walk *w, bool completed, const char *type
                            const char *fmt, ...)
 {
     char msg[HTTP_WALK_MSG_MAX - 64];
+    char full[HTTP_WALK_MSG_MAX];
     struct timeval now = {0, 0};
     va_list ap;
 
@@ -404,8 +416,9 @@ static void http_walk_fail(struct http_walk *w, bool completed, const char *type
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(w->fail_msg, sizeof(w->fail_msg), "%s (perspective %s)", msg,
+    snprintf(full, sizeof(full), "%s (perspective %s)", msg,
              w->env->perspective != NULL ? w->env->perspective : "?");
+    w->fail_msg = util_xstrdup(full);
     w->fail_completed = completed;
     w->fail_type = type;
     log_debug("http_walk: %s: %s", type, w->fail_msg);
@@ -489,7 +502,7 @@ static void http_walk_follow(struct http_walk *w, const struct http_fetch_result
     }
     w->redirects++;
     w->visited[w->nvisited++] = util_xstrdup(next);
-    util_strlcpy(w->url, next, sizeof(w->url));
+    w->url = w->visited[w->nvisited - 1];
     http_walk_start_hop(w);
 }
 
@@ -518,11 +531,11 @@ static void http_walk_fetch_cb(void *arg, const struct http_fetch_result *r)
     if (r->status <= 0 || (!redirect && r->code != CURLE_OK && !r->body_too_large)) {
         bool connect_failed = !r->connected && (r->code == CURLE_COULDNT_CONNECT ||
                                                 r->code == CURLE_OPERATION_TIMEDOUT);
-        if (connect_failed && w->on_v6 && w->fam4.ip[0] != '\0' &&
+        if (connect_failed && w->on_v6 && w->fallback4[0] != '\0' &&
             http_walk_remaining_ms(w) > 0) {
             log_debug("http_walk: %s via %s failed (%s), trying %s", w->url, w->ip, r->error,
-                      w->fam4.ip);
-            http_walk_fetch_addr(w, w->fam4.ip);
+                      w->fallback4);
+            http_walk_fetch_addr(w, w->fallback4);
             return;
         }
         http_walk_fail(w, false, HTTP_WALK_ERR_HTTP,
@@ -582,12 +595,15 @@ static void http_walk_fetch_addr(struct http_walk *w, const char *ip)
     http_client_fetch(w->env->http, &o, http_walk_fetch_cb, w);
 }
 
-/* Both lookups are back: pick an address or fail. */
+/* Both lookups are back: pick an address or fail; frees w->lookup. */
 static void http_walk_resolved(struct http_walk *w)
 {
-    const struct addr_pick_family *f6 = &w->fam6, *f4 = &w->fam4;
+    struct http_walk_lookup *l = w->lookup;
+    const struct addr_pick_family *f6 = &l->fam6, *f4 = &l->fam4;
 
+    w->lookup = NULL;
     if (f6->ip[0] != '\0') {
+        util_strlcpy(w->fallback4, f4->ip, sizeof(w->fallback4));
         http_walk_fetch_addr(w, f6->ip);
     } else if (f4->ip[0] != '\0') {
         http_walk_fetch_addr(w, f4->ip);
@@ -617,6 +633,7 @@ static void http_walk_resolved(struct http_walk *w)
                        "Error message: no A or AAAA records for %s (resolving for %s)",
                        w->host, w->url);
     }
+    free(l);
 }
 
 /* called by dns_lookup when the AAAA lookup of the current hop ends */
@@ -626,7 +643,7 @@ static void http_walk_dns6_cb(void *arg, const struct dns_lookup_result *res)
 
     w->outstanding--;
     if (w->state != HTTP_WALK_DONE) {
-        addr_pick_take(&w->fam6, AF_INET6, res, w->env->allow_private_targets);
+        addr_pick_take(&w->lookup->fam6, AF_INET6, res, w->env->allow_private_targets);
         if (--w->dns_pending == 0) http_walk_resolved(w);
     }
     http_walk_maybe_free(w);
@@ -639,7 +656,7 @@ static void http_walk_dns4_cb(void *arg, const struct dns_lookup_result *res)
 
     w->outstanding--;
     if (w->state != HTTP_WALK_DONE) {
-        addr_pick_take(&w->fam4, AF_INET, res, w->env->allow_private_targets);
+        addr_pick_take(&w->lookup->fam4, AF_INET, res, w->env->allow_private_targets);
         if (--w->dns_pending == 0) http_walk_resolved(w);
     }
     http_walk_maybe_free(w);
@@ -685,8 +702,9 @@ done:
 /* Starts the current hop (w->url): resolve, or fetch directly for an IP literal. */
 static void http_walk_start_hop(struct http_walk *w)
 {
-    memset(&w->fam6, 0, sizeof(w->fam6));
-    memset(&w->fam4, 0, sizeof(w->fam4));
+    free(w->lookup);
+    w->lookup = NULL;
+    w->fallback4[0] = '\0';
     w->ip[0] = '\0';
     w->have_status = false; /* status and page describe the final hop only */
     free(w->page);
@@ -718,6 +736,7 @@ static void http_walk_start_hop(struct http_walk *w)
         return;
     }
     w->state = HTTP_WALK_RESOLVING;
+    w->lookup = util_xcalloc(1, sizeof(*w->lookup));
     w->dns_pending = 2;
     w->outstanding += 2;
     dns_lookup(w->env->base, w->env->resolver, w->host, 28, http_walk_dns6_cb, w);
@@ -748,13 +767,13 @@ void http_walk_start(const struct check_env *env, const struct http_walk_opts *o
         for (int i = 0; i < nheaders; i++) w->headers[i] = util_xstrdup(opts->headers[i]);
     }
     w->outstanding++; /* holds w across the synchronous part of the first hop */
-    if (opts->url == NULL || !util_strlcpy(w->original_url, opts->url, sizeof(w->original_url))) {
-        w->original_url[0] = '\0';
+    w->url = "";
+    if (opts->url == NULL || strlen(opts->url) >= HTTP_WALK_MAX_URL) {
         http_walk_fail(w, false, HTTP_WALK_ERR_HTTP, "An HTTP error occurred: URL too long");
         goto out;
     }
-    util_strlcpy(w->url, w->original_url, sizeof(w->url));
-    w->visited[w->nvisited++] = util_xstrdup(w->url);
+    w->visited[w->nvisited++] = util_xstrdup(opts->url);
+    w->url = w->visited[0];
     if (opts->budget_ms <= 0 || env->http == NULL) {
         http_walk_fail(w, false, HTTP_WALK_ERR_HTTP,
                        "An HTTP error occurred: %s before fetching %s",

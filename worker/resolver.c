@@ -22,6 +22,11 @@
 
 #define RESOLVER_EDNS_PAYLOAD 1232
 #define RESOLVER_OPT_RR_LEN 11 /* root name, type, class, ttl, rdlen of an empty OPT RR */
+/* UDP receive buffer asked for each c-ares socket (the kernel caps it at net.core.rmem_max):
+ * thousands of checks start lookups together and the answers arrive in one burst, which the
+ * default ~208 KiB (about 200 small datagrams) drops, turning them into timeouts and retries.
+ * Kernel memory, used only while answers wait to be read. */
+#define RESOLVER_RCVBUF (4 * 1024 * 1024)
 
 /** One c-ares socket watched by libevent. Slots are reused, never freed before the resolver. */
 struct resolver_slot {
@@ -225,8 +230,10 @@ struct resolver *resolver_new(struct event_base *base, const char *servers, int 
     opts.sock_state_cb = resolver_sock_state_cb;
     opts.sock_state_cb_data = r;
     opts.ednspsz = RESOLVER_EDNS_PAYLOAD;
+    opts.socket_receive_buffer_size = RESOLVER_RCVBUF;
     optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-              ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ;
+              ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ |
+              ARES_OPT_SOCK_RCVBUF;
     rc = ares_init_options(&r->channel, &opts, optmask);
     free(lookups);
     if (rc != ARES_SUCCESS) {

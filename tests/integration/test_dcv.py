@@ -1,6 +1,7 @@
 """
 DCV checks through the full pipeline against pebble-challtestsrv (honest world on 127.0.0.1):
 acme-http-01 (pass, wrong body, empty body for an unknown token, a 302 within the same server,
+the IPv6-first connect falling back to the A record,
 whitespace and case rules, details) and acme-dns-01 (pass, wrong value, missing record,
 several values, a one-level CNAME reported in cname_chain, wildcard target).
 """
@@ -144,6 +145,34 @@ def test_http01_connection_refused_not_completed(fleet, cts_honest):
     assert body["is_valid"] is False, body
     for code, cr in all_perspectives(body, False, False).items():
         assert cr["errors"], (code, cr)
+
+
+def test_http01_ipv6_refused_falls_back_to_ipv4(fleet, cts_honest):
+    """AAAA ::1 is tried first; nothing listens there on the lab HTTP port, so the connect is
+    refused and the walk tries the A record (127.0.0.1), which serves the token."""
+    token, keyauth = new_challenge()
+    cts_honest.add_http01(token, keyauth)
+    target = "http-dual.mpic.test"
+    cts_honest.add_aaaa(target, ["::1"])
+    body = expect_200(fleet.post(http01_body(target, token, keyauth)))
+    assert body["is_valid"] is True, body
+    for code, cr in all_perspectives(body, True, True).items():
+        assert cr["errors"] in (None, []), (code, cr)
+        assert cr["details"]["response_status_code"] == 200
+
+
+def test_http01_ipv6_and_ipv4_refused_names_the_ipv4_attempt(fleet, cts_honest):
+    """Both families refused: the fallback to the A record happened and the error names it."""
+    token, keyauth = new_challenge()
+    cts_honest.add_http01(token, keyauth)
+    target = "http-dual-refused.mpic.test"
+    cts_honest.add_aaaa(target, ["::1"])
+    cts_honest.add_a(target, ["127.0.0.3"])
+    body = expect_200(fleet.post(http01_body(target, token, keyauth)))
+    assert body["is_valid"] is False, body
+    for code, cr in all_perspectives(body, False, False).items():
+        assert "mpic_error:http" in error_types(cr), (code, cr)
+        assert "127.0.0.3" in cr["errors"][0]["error_message"], (code, cr)
 
 
 def test_http01_servfail_not_completed(fleet, cts_honest):
