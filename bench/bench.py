@@ -258,9 +258,9 @@ class Bench:
         """{key kind: {"keys": n, "bytes": MEMORY USAGE sum}}; a kind is the key name with the
         request id and region replaced, so it says which record or stream holds the bytes."""
         kinds = {}
-        for key in self.rcli.scan_iter(count=1000):
+        for key in self.rcli.scan_iter(match=f"{self.fleet.key_prefix}:*", count=1000):
             name = key.decode(errors="replace")
-            kind = re.sub(r"\{[^}]*\}", "{R}", name)
+            kind = re.sub(r"\{[^}]*\}", "{R}", name[len(self.fleet.key_prefix) + 1:])
             usage = self.rcli.memory_usage(key, samples=0) or 0
             k = kinds.setdefault(kind, {"keys": 0, "bytes": 0})
             k["keys"] += 1
