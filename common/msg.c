@@ -71,23 +71,26 @@ static int msg_finish(msgpack_sbuffer *sb, char **out, size_t *outlen)
     return 0;
 }
 
-int msg_job_encode(const struct msg_job *job, char **out, size_t *outlen)
+/* The job as a msgpack map; with_header adds the fields a sealed header carries. */
+static int msg_job_pack(const struct msg_job *job, bool with_header, char **out, size_t *outlen)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 10);
+    msgpack_pack_map(&pk, with_header ? 10 : 5);
     msg_pack_int(&pk, "v", MSG_VERSION);
-    msg_pack_str(&pk, "rid", job->rid);
-    msg_pack_int(&pk, "att", job->attempt);
-    msg_pack_str(&pk, "p", job->perspective);
-    msg_pack_str(&pk, "ct", check_type_name(job->check_type));
+    if (with_header) {
+        msg_pack_str(&pk, "rid", job->rid);
+        msg_pack_int(&pk, "att", job->attempt);
+        msg_pack_str(&pk, "p", job->perspective);
+        msg_pack_str(&pk, "ct", check_type_name(job->check_type));
+        msg_pack_int(&pk, "dl", job->deadline_ms);
+    }
     msg_pack_str(&pk, "tgt", job->target);
     msg_pack_key(&pk, "wc");
     job->wildcard ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    msg_pack_int(&pk, "dl", job->deadline_ms);
     msg_pack_str(&pk, "tid", job->trace_id);
     msg_pack_key(&pk, "prm");
     if (job->params == NULL || mpjson_pack(&pk, job->params) != 0) {
@@ -95,6 +98,16 @@ int msg_job_encode(const struct msg_job *job, char **out, size_t *outlen)
         return -1;
     }
     return msg_finish(&sb, out, outlen);
+}
+
+int msg_job_encode(const struct msg_job *job, char **out, size_t *outlen)
+{
+    return msg_job_pack(job, true, out, outlen);
+}
+
+int msg_job_encode_body(const struct msg_job *job, char **out, size_t *outlen)
+{
+    return msg_job_pack(job, false, out, outlen);
 }
 
 int msg_result_encode(const struct msg_result *res, char **out, size_t *outlen)
@@ -303,13 +316,65 @@ static int msg_unpack_map(const char *buf, size_t len, msgpack_zone *zone, msgpa
     return 0;
 }
 
-int msg_job_decode(const char *buf, size_t len, struct msg_job *job, char *err, size_t errlen)
+/*
+ * The header fields of a job: from the body, or (h != NULL) from the sealed header, in which
+ * case a body field that is present anyway must agree with it.
+ */
+static int msg_job_header_fields(const msgpack_object *obj, const struct msg_job_header *h,
+                                 struct msg_job *job)
+{
+    int64_t attempt, deadline;
+    char *ct = NULL;
+    int rc = -1;
+
+    if (h == NULL || msg_get(obj, "rid") != NULL) {
+        if (msg_get_str(obj, "rid", false, MSG_RID_MAX, &job->rid) != 0) goto done;
+        if (h != NULL && strcmp(job->rid, h->rid) != 0) goto done;
+    } else {
+        job->rid = util_xstrdup(h->rid);
+    }
+    if (h == NULL || msg_get(obj, "p") != NULL) {
+        if (msg_get_str(obj, "p", false, 64, &job->perspective) != 0) goto done;
+        if (h != NULL && strcmp(job->perspective, h->perspective) != 0) goto done;
+    } else {
+        job->perspective = util_xstrdup(h->perspective);
+    }
+    if (h == NULL || msg_get(obj, "ct") != NULL) {
+        if (msg_get_str(obj, "ct", false, 8, &ct) != 0 ||
+            check_type_parse(ct, &job->check_type) != 0)
+            goto done;
+        if (h != NULL && job->check_type != h->check_type) goto done;
+    } else {
+        job->check_type = h->check_type;
+    }
+    if (h == NULL || msg_get(obj, "att") != NULL) {
+        if (msg_get_int(obj, "att", 1, 1000, &attempt) != 0) goto done;
+        if (h != NULL && (uint32_t)attempt != h->attempt) goto done;
+        job->attempt = (uint32_t)attempt;
+    } else {
+        if (h->attempt < 1 || h->attempt > 1000) goto done;
+        job->attempt = h->attempt;
+    }
+    if (h == NULL || msg_get(obj, "dl") != NULL) {
+        if (msg_get_int(obj, "dl", 0, INT64_MAX, &deadline) != 0) goto done;
+        if (h != NULL && deadline != h->deadline_ms) goto done;
+        job->deadline_ms = deadline;
+    } else {
+        if (h->deadline_ms < 0) goto done;
+        job->deadline_ms = h->deadline_ms;
+    }
+    rc = 0;
+done:
+    free(ct);
+    return rc;
+}
+
+static int msg_job_unpack(const char *buf, size_t len, const struct msg_job_header *h,
+                          struct msg_job *job, char *err, size_t errlen)
 {
     msgpack_zone *zone = msg_zone();
     msgpack_object obj;
     const msgpack_object *o;
-    int64_t attempt, deadline;
-    char *ct = NULL;
     int rc = -1;
 
     memset(job, 0, sizeof(*job));
@@ -318,14 +383,10 @@ int msg_job_decode(const char *buf, size_t len, struct msg_job *job, char *err, 
         return -1;
     }
     if (msg_unpack_map(buf, len, zone, &obj, err, errlen) != 0) goto done;
-    if (msg_get_str(&obj, "rid", false, MSG_RID_MAX, &job->rid) != 0 ||
-        msg_get_str(&obj, "p", false, 64, &job->perspective) != 0 ||
-        msg_get_str(&obj, "ct", false, 8, &ct) != 0 || check_type_parse(ct, &job->check_type) ||
+    if (msg_job_header_fields(&obj, h, job) != 0 ||
         msg_get_str(&obj, "tgt", false, 255, &job->target) != 0 ||
-        msg_get_str(&obj, "tid", true, MSG_STR_MAX, &job->trace_id) != 0 ||
-        msg_get_int(&obj, "att", 1, 1000, &attempt) != 0 ||
-        msg_get_int(&obj, "dl", 0, INT64_MAX, &deadline) != 0) {
-        snprintf(err, errlen, "job: missing or ill-typed field");
+        msg_get_str(&obj, "tid", true, MSG_STR_MAX, &job->trace_id) != 0) {
+        snprintf(err, errlen, "job: missing, ill-typed or disagreeing field");
         goto done;
     }
     o = msg_get(&obj, "wc");
@@ -339,14 +400,22 @@ int msg_job_decode(const char *buf, size_t len, struct msg_job *job, char *err, 
         snprintf(err, errlen, "job: missing or invalid params");
         goto done;
     }
-    job->attempt = (uint32_t)attempt;
-    job->deadline_ms = deadline;
     rc = 0;
 done:
-    free(ct);
     msgpack_zone_clear(zone);
     if (rc != 0) msg_job_free(job);
     return rc;
+}
+
+int msg_job_decode(const char *buf, size_t len, struct msg_job *job, char *err, size_t errlen)
+{
+    return msg_job_unpack(buf, len, NULL, job, err, errlen);
+}
+
+int msg_job_decode_body(const char *buf, size_t len, const struct msg_job_header *h,
+                        struct msg_job *job, char *err, size_t errlen)
+{
+    return msg_job_unpack(buf, len, h, job, err, errlen);
 }
 
 int msg_result_decode(const char *buf, size_t len, struct msg_result *res, char *err,

@@ -1,7 +1,7 @@
 /*
- * Sealed jobs and results (see sealmsg.h). After an envelope opens, the inner message must
- * repeat the header's request id, attempt, perspective and check type: the header is what
- * was authenticated as associated data, the inner fields are what the code acts on.
+ * Sealed jobs and results (see sealmsg.h). The header is what was authenticated as associated
+ * data: a result's inner message must repeat its request id, attempt, perspective and check
+ * type; a job's body leaves them (and the deadline) out and takes them from the header.
  */
 #include "sealmsg.h"
 
@@ -55,8 +55,10 @@ int sealmsg_job_encode(const struct seal_keyring *kr, const struct msg_job *job,
                        size_t *outlen)
 {
     struct seal_ad ad;
-    if (msg_job_encode(job, out, outlen) != 0) return -1;
-    if (!sealmsg_enabled(kr)) return 0;
+    if (!sealmsg_enabled(kr)) return msg_job_encode(job, out, outlen);
+    /* the header authenticates request id, attempt, perspective, check type and deadline:
+     * the body does not repeat them */
+    if (msg_job_encode_body(job, out, outlen) != 0) return -1;
     sealmsg_ad_fill(&ad, SEAL_DIR_JOB, job->rid, job->attempt, job->perspective,
                     job->check_type, job->deadline_ms);
     return sealmsg_wrap(kr, &ad, out, outlen);
@@ -67,6 +69,7 @@ enum seal_status sealmsg_job_open(const struct seal_keyring *kr, const char *blo
                                   char *err, size_t errlen)
 {
     struct seal_ad ad;
+    struct msg_job_header hdr;
     enum seal_status st;
     char *pt = NULL;
     size_t ptlen = 0;
@@ -81,7 +84,12 @@ enum seal_status sealmsg_job_open(const struct seal_keyring *kr, const char *blo
         util_set_err(err, errlen, "envelope rejected: %s", seal_status_name(st));
         return st;
     }
-    if (msg_job_decode(pt, ptlen, job, err, errlen) != 0) {
+    hdr.rid = ad.rid;
+    hdr.attempt = ad.attempt;
+    hdr.perspective = ad.perspective;
+    hdr.check_type = ad.check_type;
+    hdr.deadline_ms = ad.expiry_ms;
+    if (msg_job_decode_body(pt, ptlen, &hdr, job, err, errlen) != 0) {
         free(pt);
         return SEAL_ERR_MISMATCH;
     }

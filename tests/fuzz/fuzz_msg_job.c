@@ -1,6 +1,7 @@
 /*
- * libFuzzer target for msg_job_decode (common/msg.c): arbitrary bytes must never crash, leak
- * or allocate without bound; whatever decodes must re-encode and decode to the same job.
+ * libFuzzer target for msg_job_decode and msg_job_decode_body (common/msg.c): arbitrary bytes
+ * must never crash, leak or allocate without bound; whatever decodes must re-encode and
+ * decode to the same job, full and as a sealed body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *buf = NULL;
     size_t len = 0;
 
+    struct msg_job_header h = {"0123456789abcdef0123456789abcdef", 2, "us-east-1",
+                                CHECK_TYPE_DCV, 1767225600123};
+
+    /* as a sealed body: the header fills in or must agree with the fields it carries */
+    if (msg_job_decode_body((const char *)data, size, &h, &job, err, sizeof(err)) == 0) {
+        if (strcmp(job.rid, h.rid) != 0 || strcmp(job.perspective, h.perspective) != 0 ||
+            job.attempt != h.attempt || job.deadline_ms != h.deadline_ms ||
+            job.check_type != h.check_type)
+            abort();
+        if (msg_job_encode_body(&job, &buf, &len) != 0) abort();
+        if (msg_job_decode_body(buf, len, &h, &again, err, sizeof(err)) != 0) abort();
+        if (strcmp(job.target, again.target) != 0 || !json_equal(job.params, again.params))
+            abort();
+        msg_job_free(&again);
+        msg_job_free(&job);
+        free(buf);
+        buf = NULL;
+    } else if (job.rid != NULL || job.params != NULL) {
+        abort(); /* failure leaves it empty */
+    }
     if (msg_job_decode((const char *)data, size, &job, err, sizeof(err)) != 0) {
         if (job.rid != NULL || job.params != NULL) abort(); /* failure leaves it empty */
         return 0;

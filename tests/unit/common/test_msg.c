@@ -99,6 +99,66 @@ static void encode_sample_result(char **buf, size_t *len)
     msg_result_free(&res);
 }
 
+/* A sealed job's body: the header fields come from the (authenticated) header. */
+static void test_job_body_takes_header_fields(void **state)
+{
+    struct msg_job job, got;
+    struct msg_job_header h;
+    char *body, *full, err[128];
+    size_t bodylen, fulllen;
+    (void)state;
+
+    sample_job(&job);
+    assert_int_equal(msg_job_encode_body(&job, &body, &bodylen), 0);
+    assert_int_equal(msg_job_encode(&job, &full, &fulllen), 0);
+    /* rid, att, p, ct and dl with their keys: about 70 bytes fewer */
+    assert_true(bodylen + 60 < fulllen);
+    h.rid = "0123456789abcdef0123456789abcdef";
+    h.attempt = 3;
+    h.perspective = "us-east-1";
+    h.check_type = CHECK_TYPE_DCV;
+    h.deadline_ms = 1767225600123;
+    assert_int_equal(msg_job_decode_body(body, bodylen, &h, &got, err, sizeof(err)), 0);
+    assert_string_equal(got.rid, job.rid);
+    assert_int_equal(got.attempt, 3);
+    assert_string_equal(got.perspective, "us-east-1");
+    assert_int_equal(got.check_type, CHECK_TYPE_DCV);
+    assert_int_equal(got.deadline_ms, 1767225600123);
+    assert_string_equal(got.target, job.target);
+    assert_true(got.wildcard);
+    assert_string_equal(got.trace_id, job.trace_id);
+    assert_true(json_equal(got.params, job.params));
+    msg_job_free(&got);
+    /* without a header the body is incomplete */
+    assert_int_equal(msg_job_decode(body, bodylen, &got, err, sizeof(err)), -1);
+    /* an older coordinator's full job still decodes when it agrees with the header ... */
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), 0);
+    assert_string_equal(got.rid, job.rid);
+    msg_job_free(&got);
+    /* ... and is refused when any of its header fields disagrees */
+    h.attempt = 4;
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), -1);
+    h.attempt = 3;
+    h.perspective = "eu-west-1";
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), -1);
+    h.perspective = "us-east-1";
+    h.deadline_ms = 1;
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), -1);
+    h.deadline_ms = 1767225600123;
+    h.check_type = CHECK_TYPE_CAA;
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), -1);
+    h.check_type = CHECK_TYPE_DCV;
+    h.rid = "ffffffffffffffffffffffffffffffff";
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), -1);
+    /* every truncation of the body is rejected, never a crash */
+    h.rid = "0123456789abcdef0123456789abcdef";
+    for (size_t n = 0; n < bodylen; n++)
+        assert_int_equal(msg_job_decode_body(body, n, &h, &got, err, sizeof(err)), -1);
+    free(body);
+    free(full);
+    msg_job_free(&job);
+}
+
 static void test_check_type_names(void **state)
 {
     enum check_type t;
@@ -700,6 +760,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_type_names),
         cmocka_unit_test(test_job_round_trip),
+        cmocka_unit_test(test_job_body_takes_header_fields),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_encode_rejects_missing_params),
         cmocka_unit_test(test_encode_rejects_oversized),

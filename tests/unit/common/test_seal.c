@@ -352,7 +352,36 @@ static void test_sealmsg_job_and_result(void **state)
     assert_int_equal(sealmsg_job_open(worker, blob, len, "pa", NOW, &got, err, sizeof(err)),
                      SEAL_OK);
     assert_string_equal(got.target, "example.com");
+    /* the body leaves these out: they come from the authenticated header */
+    assert_string_equal(got.rid, RID);
+    assert_int_equal(got.attempt, 1);
+    assert_string_equal(got.perspective, "pa");
+    assert_int_equal(got.check_type, CHECK_TYPE_CAA);
+    assert_int_equal(got.deadline_ms, NOW + 1000);
     msg_job_free(&got);
+    free(blob);
+    /* an older coordinator's envelope (full job inside) still opens */
+    {
+        struct seal_ad ad;
+        char *full;
+        size_t fulllen;
+        memset(&ad, 0, sizeof(ad));
+        ad.dir = SEAL_DIR_JOB;
+        ad.attempt = 1;
+        ad.check_type = CHECK_TYPE_CAA;
+        ad.expiry_ms = NOW + 1000;
+        snprintf(ad.rid, sizeof(ad.rid), "%s", RID);
+        snprintf(ad.perspective, sizeof(ad.perspective), "pa");
+        assert_int_equal(msg_job_encode(&job, &full, &fulllen), 0);
+        assert_int_equal(seal_seal(coord, &ad, full, fulllen, &blob, &len), 0);
+        free(full);
+        assert_int_equal(
+            sealmsg_job_open(worker, blob, len, "pa", NOW, &got, err, sizeof(err)), SEAL_OK);
+        assert_string_equal(got.target, "example.com");
+        msg_job_free(&got);
+        free(blob);
+    }
+    assert_int_equal(sealmsg_job_encode(coord, &job, &blob, &len), 0);
     assert_int_equal(sealmsg_job_open(worker, blob, len, "pb", NOW, &got, err, sizeof(err)),
                      SEAL_ERR_MISMATCH);
     assert_int_equal(sealmsg_job_open(worker, blob, len, "pa", NOW + 1000, &got, err,
