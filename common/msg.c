@@ -76,10 +76,12 @@ static int msg_job_pack(const struct msg_job *job, bool with_header, char **out,
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
+    /* a body also leaves out an absent trace id and a false wildcard flag */
+    bool wc = with_header || job->wildcard, tid = with_header || job->trace_id != NULL;
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, with_header ? 10 : 5);
+    msgpack_pack_map(&pk, (with_header ? 8 : 3) + (wc ? 1 : 0) + (tid ? 1 : 0));
     msg_pack_int(&pk, "v", MSG_VERSION);
     if (with_header) {
         msg_pack_str(&pk, "rid", job->rid);
@@ -89,9 +91,11 @@ static int msg_job_pack(const struct msg_job *job, bool with_header, char **out,
         msg_pack_int(&pk, "dl", job->deadline_ms);
     }
     msg_pack_str(&pk, "tgt", job->target);
-    msg_pack_key(&pk, "wc");
-    job->wildcard ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    msg_pack_str(&pk, "tid", job->trace_id);
+    if (wc) {
+        msg_pack_key(&pk, "wc");
+        job->wildcard ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    }
+    if (tid) msg_pack_str(&pk, "tid", job->trace_id);
     msg_pack_key(&pk, "prm");
     if (job->params == NULL || mpjson_pack(&pk, job->params) != 0) {
         msgpack_sbuffer_destroy(&sb);
@@ -390,11 +394,14 @@ static int msg_job_unpack(const char *buf, size_t len, const struct msg_job_head
         goto done;
     }
     o = msg_get(&obj, "wc");
-    if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN) {
+    if (o == NULL && h != NULL) {
+        job->wildcard = false; /* a sealed body leaves out a false flag */
+    } else if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN) {
         snprintf(err, errlen, "job: missing or ill-typed field wc");
         goto done;
+    } else {
+        job->wildcard = o->via.boolean;
     }
-    job->wildcard = o->via.boolean;
     o = msg_get(&obj, "prm");
     if (o == NULL || o->type != MSGPACK_OBJECT_MAP || (job->params = mpjson_unpack(o)) == NULL) {
         snprintf(err, errlen, "job: missing or invalid params");

@@ -154,6 +154,17 @@ static void test_job_body_takes_header_fields(void **state)
     h.rid = "0123456789abcdef0123456789abcdef";
     for (size_t n = 0; n < bodylen; n++)
         assert_int_equal(msg_job_decode_body(body, n, &h, &got, err, sizeof(err)), -1);
+    free(full);
+    /* no trace id and no wildcard: the body leaves both out, and they decode as absent */
+    job.wildcard = false;
+    free(job.trace_id);
+    job.trace_id = NULL;
+    assert_int_equal(msg_job_encode_body(&job, &full, &fulllen), 0);
+    assert_true(fulllen + 9 <= bodylen - strlen("trace-\xc3\xa9-1"));
+    assert_int_equal(msg_job_decode_body(full, fulllen, &h, &got, err, sizeof(err)), 0);
+    assert_false(got.wildcard);
+    assert_null(got.trace_id);
+    msg_job_free(&got);
     free(body);
     free(full);
     msg_job_free(&job);
