@@ -25,6 +25,7 @@
 #define DUE_SWEEP_LAG_MS 1000 /* leave an entry to its owner for this long ... */
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
 #define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
+#define DUE_EARLY_MS 20 /* a deadline timer firing this early still judges finally */
 
 /* What lua/finalize answered, when publication was pipelined behind it. */
 enum due_fin {
@@ -355,7 +356,15 @@ static void due_run(struct due_op *op, const struct tally *t)
 {
     struct coord *co = op->co;
     int64_t now = clock_now_ms();
-    bool final = op->due_reached || now >= t->deadline_ms;
+    bool final = now >= t->deadline_ms;
+
+    /* A timer or a sweeper claim says a due time passed: for a decided request that is the
+     * end of its straggler grace. An open attempt is judged final only at its own deadline
+     * (a timer may fire a few ms early): a timer armed for the retry time of the previous
+     * attempt, firing just after another coordinator started this one, must not judge the
+     * new attempt with every perspective missing. */
+    if (op->due_reached && (t->state != TALLY_OPEN || now >= t->deadline_ms - DUE_EARLY_MS))
+        final = true;
 
     if (t->state == TALLY_REPLIED) {
         /* a due entry left after publication: the winner's follow-up work (audit record,

@@ -64,11 +64,16 @@ def test_retry_after_transient_failure_uses_new_attempt(fleet, knot_honest):
     # nothing of attempt 1 was reused: every result of attempt 2 was taken after attempt 1's
     assert min(cr["timestamp_ns"] for cr in now.values()) > max(
         cr["timestamp_ns"] for cr in first.values() if cr["timestamp_ns"])
-    # the audit trail has one record per attempt
+    # the audit trail has one record per attempt; the publisher writes it right after making
+    # the verdict visible (docs/audit.md), well before a takeover would (3 command timeouts)
     r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port)
     import json
-    recs = [json.loads(f[b"a"]) for _, f in r.xrange(f"{fleet.key_prefix}:audit")]
-    mine = sorted((x for x in recs if x["request_id"] == rid), key=lambda x: x["attempt"])
+
+    def mine_now():
+        recs = [json.loads(f[b"a"]) for _, f in r.xrange(f"{fleet.key_prefix}:audit")]
+        got = sorted((x for x in recs if x["request_id"] == rid), key=lambda x: x["attempt"])
+        return got if len(got) >= 2 else None
+    mine = mpiclab.wait_until(mine_now, 4.0, "the audit record of attempt 2")
     assert [(x["attempt"], x["verdict"]) for x in mine] == [(1, "retried"), (2, "valid")]
     assert mine[0]["quorum"] == "0/4" and mine[1]["quorum"] == "4/4"
 
