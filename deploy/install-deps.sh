@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mpic needs to build, run and test (idempotent; run as root).
-# Used by the README's two commands; CI machines start bare.
+# Used by the README's two commands; CI machines start bare. Extra package names given as
+# arguments are installed the same way (bench/install-deps.sh passes the benchmark tools).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
@@ -10,6 +11,7 @@ pkgs=(
   redis-server redis-tools pebble knot knot-dnsutils unbound iproute2 curl ca-certificates
   python3 python3-pytest python3-redis python3-msgpack python3-dnslib python3-cryptography
   prometheus python3-prometheus-client
+  "$@"
 )
 missing=()
 for p in "${pkgs[@]}"; do
