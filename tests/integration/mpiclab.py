@@ -8,6 +8,7 @@ import atexit
 import base64
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import random
@@ -706,6 +707,32 @@ def by_code(resp_json):
     return {p["perspective_code"]: p["check_response"] for p in resp_json["perspectives"]}
 
 
+class ThreadedHTTP:
+    """
+    A threaded http.server for a handler class a test defines, on a free port of host, with
+    the request log kept off stderr. start() serves from a daemon thread; stop() shuts it down.
+    """
+
+    def __init__(self, handler, host="127.0.0.1"):
+        class Quiet(handler):
+            def log_message(self, *args):  # called by http.server; keep stderr quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((host, 0), Quiet)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5.0)
+
+
 class HeldHTTPServer:
     """
     An HTTP server run by the test: the first request signals `first_request` and is held
@@ -714,8 +741,6 @@ class HeldHTTPServer:
     """
 
     def __init__(self, body, host="127.0.0.1"):
-        import http.server
-
         outer = self
         self.body = body.encode() if isinstance(body, str) else body
         self.first_request = threading.Event()
@@ -737,23 +762,16 @@ class HeldHTTPServer:
                 self.end_headers()
                 self.wfile.write(outer.body)
 
-            def log_message(self, *args):  # called by http.server; keep stderr quiet
-                pass
-
-        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.http = ThreadedHTTP(Handler, host)
+        self.port = self.http.port
 
     def start(self):
-        self.thread.start()
+        self.http.start()
         return self
 
     def stop(self):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5.0)
+        self.http.stop()
 
 
 # ------------------------------------------------------------------------------------------

@@ -53,21 +53,15 @@ class SlowHTTPServer:
                 self.end_headers()
                 self.wfile.write(outer.body)
 
-            def log_message(self, *args):  # called by http.server; keep stderr quiet
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.http = mpiclab.ThreadedHTTP(Handler)
+        self.port = self.http.port
 
     def start(self):
-        self.thread.start()
+        self.http.start()
         return self
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 class Outcome:

@@ -53,19 +53,11 @@ class Webhook:
                 if not first:
                     outer.delivered.set()
 
-            def log_message(self, *args):  # called by http.server; keep stderr quiet
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = mpiclab.ThreadedHTTP(Handler).start()
+        self.port = self.http.port
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5.0)
+        self.http.stop()
 
 
 @pytest.fixture(scope="module")
