@@ -49,7 +49,6 @@ struct due_op {
     struct coord *co;
     char rid[48];
     bool due_reached;
-    bool publish_now; /* once decided: every perspective reported, or the deadline passed */
     bool final;       /* judged at or after the deadline */
     bool anomalous;   /* the perspectives disagreed */
     enum quorum_verdict verdict;
@@ -422,13 +421,13 @@ static void due_finalize(struct due_op *op)
     args[5] = count_s;
     for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);
-    op->publish_now = op->final || tally_all_reported(t);
-    if (!op->publish_now) {
+    /* nothing left to wait for (every perspective reported, or the deadline passed): publish
+     * in the same round trip (a no-op unless decided); else after the stragglers' grace */
+    op->pipelined = op->final || tally_all_reported(t);
+    if (!op->pipelined) {
         int64_t at = now + co->cfg->straggler_grace_ms;
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
     }
-    /* nothing left to wait for: publish in the same round trip (a no-op unless decided) */
-    op->pipelined = op->publish_now;
     op->fin = DUE_FIN_NONE;
     scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
     if (op->pipelined) due_publish(op, true);
