@@ -94,9 +94,13 @@ def test_requests_of_a_dead_coordinator_are_decided_by_another(make_fleet, knot_
     st = {k.decode(): v.decode() for k, v in r.hgetall(key.replace(b":req", b":st")).items()}
     assert sorted(st) == sorted(c for c in mpiclab.CODES if c != silent), st
     assert set(st.values()) == {"P"}, st
-    # claimed, and removed once the publisher's follow-up (the audit record) is written
+    # the publisher's follow-up is marked done once the audit record is written; the
+    # notification XADD goes out before that on the same connection (the due entry itself
+    # was removed by the claim, so its absence alone says nothing about the notification)
+    mpiclab.wait_until(lambda: r.hexists(key, "post_done"), 10.0,
+                       "the publisher's follow-up work (audit record) to be done")
     mpiclab.wait_until(lambda: r.zscore(f"{fleet.key_prefix}:due", rid) is None, 10.0,
-                       "the due entry to be removed after the audit record")
+                       "no due entry left once the follow-up work is done")
     # the notification went to the dead holder's stream, exactly once
     holder_stream = f"{fleet.key_prefix}:replies:{{{req['holder']}}}"
     assert [e[1][b"r"] for e in r.xrange(holder_stream)] == [rid]
