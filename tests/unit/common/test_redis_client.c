@@ -151,7 +151,9 @@ static void test_hung_server_times_out_then_recovers(void **state)
     assert_int_equal(a.type, -1);
     assert_string_equal(a.text, "timeout");
     assert_int_equal(b.type, -1); /* dropped with the connection */
-    assert_true(clock_mono_ms() - t0 < 1500);
+    /* the 200 ms command timeout dropped them, well before anything else would (a loose
+     * bound: under valgrind on a loaded 2-core machine the loop itself can lag a second) */
+    assert_true(clock_mono_ms() - t0 < 2800);
     assert_false(redis_client_is_ready(rc));
 
     kill(test_srv.pid, SIGCONT);
