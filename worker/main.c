@@ -21,6 +21,7 @@
 #include "resolver.h"
 #include "sealmsg.h"
 #include "util.h"
+#include "tls_alpn_check.h"
 #include "wmetrics.h"
 
 #define WORKER_DRAIN_MS 5000
@@ -295,6 +296,7 @@ done:
     if (resolver) resolver_free(resolver);
     if (w.base) event_base_free(w.base);
     wmetrics_shutdown();
+    tls_alpn_check_shutdown();
     return rc;
 badport:
     fprintf(stderr, "mpic-worker: port must be 1..65535\n");

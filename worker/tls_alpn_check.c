@@ -513,22 +513,39 @@ static void tls_alpn_dns4_cb(void *arg, const struct dns_lookup_result *res)
 
 /* ------------------------------------------------------------------------ the start ---- */
 
-/* One client context per check: TLS >= 1.2, no verification, capped chain, no resumption. */
-static SSL_CTX *tls_alpn_new_ctx(void)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+/* The process's client context, created by the first check (a worker is one perspective). */
+static SSL_CTX *tls_alpn_shared_ctx;
 
-    if (ctx == NULL) return NULL;
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        SSL_CTX_free(ctx);
-        return NULL;
+/*
+ * A reference to the client context: TLS >= 1.2, no verification, capped chain, no
+ * resumption (no session cache, no tickets), so that checks share configuration only. Building
+ * an SSL_CTX per check cost ~50 KB and a cipher-list parse per check.
+ */
+static SSL_CTX *tls_alpn_ctx_ref(void)
+{
+    SSL_CTX *ctx = tls_alpn_shared_ctx;
+
+    if (ctx == NULL) {
+        ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == NULL) return NULL;
+        if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_max_cert_list(ctx, TLS_ALPN_MAX_CERT_LIST);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+                                     SSL_OP_NO_COMPRESSION);
+        tls_alpn_shared_ctx = ctx;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_max_cert_list(ctx, TLS_ALPN_MAX_CERT_LIST);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_NO_COMPRESSION);
-    return ctx;
+    return SSL_CTX_up_ref(ctx) == 1 ? ctx : NULL;
+}
+
+void tls_alpn_check_shutdown(void)
+{
+    if (tls_alpn_shared_ctx != NULL) SSL_CTX_free(tls_alpn_shared_ctx);
+    tls_alpn_shared_ctx = NULL;
 }
 
 /* Reads the job: target kind, SNI name, expected digest. Returns 0 or -1 with err. */
@@ -595,7 +612,7 @@ void tls_alpn_check_start(const struct check_env *env, const struct check_reques
                       t->target);
         goto out;
     }
-    t->ctx = tls_alpn_new_ctx();
+    t->ctx = tls_alpn_ctx_ref();
     if (t->ctx == NULL) {
         tls_alpn_fail(t, false, TLS_ALPN_ERR_HANDSHAKE,
                       "TLS-ALPN-01 for %s: cannot create the TLS client context", t->target);

@@ -21,6 +21,9 @@
 void tls_alpn_check_start(const struct check_env *env, const struct check_request *req,
                           check_done_cb cb, void *arg);
 
+/** Drops the process's shared TLS client context (checks in flight keep their reference). */
+void tls_alpn_check_shutdown(void);
+
 /**
  * The RFC 8738 §6 SNI name of an IP literal ("192.0.2.1" -> "1.2.0.192.in-addr.arpa",
  * IPv6 -> 32 nibbles + ".ip6.arpa"). Returns 0, or -1 when ip is not a literal or out is short.
