@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
+import msgpack  # noqa: E402  (python3-msgpack)
 import redis  # noqa: E402  (python3-redis, installed by deploy/install-deps.sh)
 
 import mpiclab  # noqa: E402
@@ -330,15 +332,23 @@ class Bench:
         entries = self.rcli.xrevrange(key, count=1)
         blob = entries[0][1][b"j"]
         if blob[:4] == b"MPSL":  # a sealed envelope: the check engine wants the inner job
-            blob = sealenv.open_(self.fleet.seal_keys[CODES[0]][1], blob)
+            h = sealenv.parse(blob)
+            inner = msgpack.unpackb(sealenv.open_(self.fleet.seal_keys[CODES[0]][1], blob),
+                                    raw=False)
+            # the sealed body leaves out what the authenticated header carries: put it back
+            inner.update({"rid": h["rid"], "att": h["attempt"], "p": h["perspective"],
+                         "ct": h["check_type"], "dl": h["expiry_ms"]})
+            inner.setdefault("wc", False)
+            inner.setdefault("tid", None)
+            blob = msgpack.packb(inner, use_bin_type=True)
         path = os.path.join(self.workdir, f"job-{body}.msgpack")
         with open(path, "wb") as f:
             f.write(blob)
         return path, r.json
 
     def run_direct(self, scenario, job, http_port, rate=None, concurrency=None, duration=None,
-                   warmup=None, fanout=1, ramp=None):
-        argv = [self.direct, "--job", job, "--resolver", self.knot.address,
+                   warmup=None, fanout=1, ramp=None, resolver=None):
+        argv = [self.direct, "--job", job, "--resolver", resolver or self.knot.address,
                 "--lab-http-port", str(http_port), "--lab-allow-private", "--name", scenario,
                 "--duration", str(duration or self.dur),
                 "--warmup", str(self.warm if warmup is None else warmup), "--drain", "30",
@@ -582,7 +592,31 @@ class Bench:
                  f"acme-http-01 checks: peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB "
                  f"(of {d['started']} measured checks: passed {d['passed']}, failed "
                  f"{d['failed']}, incomplete {d['incomplete']}, unanswered {d['unanswered']})")
+        self.caa_engine_memory(direct_n, hold)
         self.nginx.set_slow_delay(0.05)
+
+    def caa_engine_memory(self, direct_n, hold):
+        """The check engine at direct_n concurrent CAA checks whose DNS answers never come (a
+        UDP socket that is never read; this kernel has no netem to delay knotd): each check
+        holds its lookups until the resolver's timeouts, the state a slow DNS target holds."""
+        self.start_fleet(self.nginx.port)
+        job, _ = self.capture_job("caa_direct")
+        self.stop_fleet()
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sink.bind(("127.0.0.1", 0))
+        try:
+            d = self.run_direct("memory/direct-caa", job, self.nginx.port, concurrency=direct_n,
+                                duration=hold / 2, warmup=0, ramp=2,
+                                resolver=f"127.0.0.1:{sink.getsockname()[1]}")
+        finally:
+            sink.close()
+        d["scenario_kind"] = "worker_engine_rss_caa"
+        self.emit(d)
+        self.say(f"check engine (mpic-bench-direct) with {d['max_inflight']} concurrent CAA "
+                 f"checks waiting on DNS: peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB (of "
+                 f"{d['started']} measured checks: incomplete {d['incomplete']}, as expected "
+                 f"without answers; passed {d['passed']}, failed {d['failed']})")
 
     def scaling(self):
         rtt = 0.05

@@ -43,6 +43,8 @@ enum caa_proof_state {
     CAA_PROOF_FAILED,   /* not proven: never permission */
 };
 
+#define CAA_DETAIL_MAX 299 /* bytes kept of a lookup error or proof detail */
+
 struct caa_raw_record {
     unsigned char *rdata;
     size_t rdlen;
@@ -51,15 +53,15 @@ struct caa_raw_record {
 struct caa_level {
     struct caa_check_ctx *ctx;
     enum caa_level_state state;
-    char name[DNS_NAME_MAX];
+    const char *name; /* a suffix of ctx->target */
     enum dns_lookup_status status;
-    char error[256];
+    char *error; /* the lookup's error text when status is DNS_LOOKUP_ERROR (malloc'ed) */
     struct caa_raw_record *records;
     int nrecords;
     bool ad;       /* AD bit of the answer */
     bool retried;  /* allow_lookup_failure: the failed lookup was sent a second time */
     enum caa_proof_state proof;
-    char proof_detail[300];
+    char *proof_detail; /* the insecurity proof's outcome, once known (malloc'ed) */
 };
 
 struct caa_check_ctx {
@@ -83,11 +85,32 @@ struct caa_check_ctx {
     void *arg;
 };
 
+/* A level's optional text ("" when absent). */
+static const char *caa_text(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* A malloc'ed copy of s cut to max bytes (the texts used to live in fixed arrays). */
+static char *caa_text_dup(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    char *d;
+
+    if (n > max) n = max;
+    d = util_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
 static void caa_ctx_free(struct caa_check_ctx *ctx)
 {
     for (int i = 0; i < ctx->nlevels; i++) {
         for (int j = 0; j < ctx->levels[i].nrecords; j++) free(ctx->levels[i].records[j].rdata);
         free(ctx->levels[i].records);
+        free(ctx->levels[i].error);
+        free(ctx->levels[i].proof_detail);
     }
     free(ctx->levels);
     for (size_t i = 0; i < ctx->nissuers; i++) free(ctx->issuers[i]);
@@ -202,8 +225,8 @@ static void caa_finish_allowed_failure(struct caa_check_ctx *ctx, const struct c
     if (lv->proof != CAA_PROOF_INSECURE) {
         char reason[700];
         snprintf(reason, sizeof(reason),
-                 "%.250s (retried; allow_lookup_failure not honoured: %.300s)", lv->error,
-                 lv->proof_detail);
+                 "%.250s (retried; allow_lookup_failure not honoured: %.300s)",
+                 caa_text(lv->error), caa_text(lv->proof_detail));
         caa_finish_lookup_error(ctx, lv->name, reason);
         return;
     }
@@ -215,7 +238,8 @@ static void caa_finish_allowed_failure(struct caa_check_ctx *ctx, const struct c
                            "CAA lookup for %s failed at %s from perspective %s: %s (retried); "
                            "treated as permission (allow_lookup_failure) because the zone is "
                            "Insecure: %s",
-                           ctx->target, lv->name, ctx->perspective, lv->error, lv->proof_detail);
+                           ctx->target, lv->name, ctx->perspective, caa_text(lv->error),
+                           caa_text(lv->proof_detail));
     caa_deliver(ctx, &res);
 }
 
@@ -307,7 +331,8 @@ static void caa_proof_cb(void *arg, bool insecure, const char *detail)
     ctx->outstanding--;
     lv->state = CAA_LEVEL_DONE;
     lv->proof = insecure ? CAA_PROOF_INSECURE : CAA_PROOF_FAILED;
-    util_strlcpy(lv->proof_detail, detail, sizeof(lv->proof_detail));
+    free(lv->proof_detail);
+    lv->proof_detail = caa_text_dup(detail, CAA_DETAIL_MAX);
     if (!ctx->finished) {
         caa_evaluate(ctx);
         return;
@@ -346,7 +371,7 @@ static void caa_evaluate(struct caa_check_ctx *ctx)
                 caa_finish_allowed_failure(ctx, lv);
                 return;
             }
-            caa_finish_lookup_error(ctx, lv->name, lv->error);
+            caa_finish_lookup_error(ctx, lv->name, caa_text(lv->error));
             return;
         }
         if (lv->status == DNS_LOOKUP_OK && lv->nrecords > 0) {
@@ -373,7 +398,10 @@ static void caa_level_cb(void *arg, const struct dns_lookup_result *r)
     lv->state = CAA_LEVEL_DONE;
     lv->status = r->status;
     lv->ad = r->ad;
-    util_strlcpy(lv->error, r->error[0] ? r->error : "lookup failed", sizeof(lv->error));
+    free(lv->error);
+    lv->error = r->status == DNS_LOOKUP_ERROR
+                    ? caa_text_dup(r->error[0] ? r->error : "lookup failed", CAA_DETAIL_MAX)
+                    : NULL;
     if (r->status == DNS_LOOKUP_OK && r->nrecords > 0 && !ctx->finished) {
         lv->records = util_xcalloc((size_t)r->nrecords, sizeof(*lv->records));
         for (int i = 0; i < r->nrecords; i++) {
@@ -509,7 +537,7 @@ void caa_check_start(const struct check_env *env, const struct check_request *re
     for (int i = 0; i < nlabels; i++) {
         ctx->levels[i].ctx = ctx;
         ctx->levels[i].state = CAA_LEVEL_PENDING;
-        util_strlcpy(ctx->levels[i].name, p, sizeof(ctx->levels[i].name));
+        ctx->levels[i].name = p;
         const char *dot = strchr(p, '.');
         p = dot != NULL ? dot + 1 : p;
     }

@@ -28,7 +28,8 @@ struct dns_lookup_ctx {
     struct resolver *resolver;
     uint16_t qtype;
     enum dns_lookup_state state;
-    char current[DNS_MSG_NAME_MAX]; /* name asked in the outstanding query */
+    char *current; /* name asked in the outstanding query when it is not res.qname (a CNAME
+                    * target that left the previous answer; malloc'ed), else NULL */
     int nqueries;
     bool in_start;     /* inside dns_lookup(): delivery must be deferred */
     bool deliver_now;  /* the resolver is being destroyed: the event loop may never run again */
@@ -37,6 +38,12 @@ struct dns_lookup_ctx {
     void *arg;
     struct dns_lookup_result res;
 };
+
+/* The name the outstanding query asks. */
+static const char *dns_lookup_current(const struct dns_lookup_ctx *lk)
+{
+    return lk->current != NULL ? lk->current : lk->res.qname;
+}
 
 static void dns_lookup_free_result(struct dns_lookup_result *res)
 {
@@ -55,6 +62,7 @@ static void dns_lookup_deliver_cb(evutil_socket_t fd, short what, void *arg)
 
     lk->cb(lk->arg, &lk->res);
     dns_lookup_free_result(&lk->res);
+    free(lk->current);
     free(lk);
 }
 
@@ -272,7 +280,7 @@ static void dns_lookup_process(struct dns_lookup_ctx *lk, const unsigned char *a
         }
         return;
     }
-    util_strlcpy(cur, lk->current, sizeof(cur));
+    util_strlcpy(cur, dns_lookup_current(lk), sizeof(cur));
     for (;;) {
         if (dns_lookup_collect(lk, &msg, cur) != 0) {
             dns_lookup_fail(lk, "malformed response");
@@ -308,13 +316,14 @@ static void dns_lookup_process(struct dns_lookup_ctx *lk, const unsigned char *a
         lk->res.cname_chain[lk->res.nchain++] = entry;
         util_strlcpy(cur, target, sizeof(cur));
     }
-    if (dns_msg_name_equal(cur, lk->current)) {
+    if (dns_msg_name_equal(cur, dns_lookup_current(lk))) {
         lk->res.status = DNS_LOOKUP_NODATA;
         dns_lookup_finish(lk);
         return;
     }
     /* The chain left this answer (e.g. an authoritative server out of its zone): ask again. */
-    util_strlcpy(lk->current, cur, sizeof(lk->current));
+    free(lk->current);
+    lk->current = util_xstrdup(cur);
     dns_lookup_send(lk);
 }
 
@@ -340,7 +349,7 @@ static void dns_lookup_answer_cb(void *arg, int status, const unsigned char *abu
 static void dns_lookup_send(struct dns_lookup_ctx *lk)
 {
     lk->nqueries++;
-    resolver_query(lk->resolver, lk->current, lk->qtype, dns_lookup_answer_cb, lk);
+    resolver_query(lk->resolver, dns_lookup_current(lk), lk->qtype, dns_lookup_answer_cb, lk);
 }
 
 void dns_lookup(struct event_base *base, struct resolver *r, const char *name, uint16_t qtype,
@@ -363,7 +372,6 @@ void dns_lookup(struct event_base *base, struct resolver *r, const char *name, u
     /* Keep the stored name without a trailing dot, as the header promises. */
     size_t n = strlen(lk->res.qname);
     if (n > 1 && lk->res.qname[n - 1] == '.') lk->res.qname[n - 1] = '\0';
-    util_strlcpy(lk->current, lk->res.qname, sizeof(lk->current));
     lk->in_start = true;
     dns_lookup_send(lk);
     lk->in_start = false;
