@@ -20,8 +20,8 @@
 #include "log.h"
 #include "resolver.h"
 #include "sealmsg.h"
-#include "util.h"
 #include "tls_alpn_check.h"
+#include "util.h"
 #include "wmetrics.h"
 
 #define WORKER_DRAIN_MS 5000

@@ -519,7 +519,7 @@ static SSL_CTX *tls_alpn_shared_ctx;
 /*
  * A reference to the client context: TLS >= 1.2, no verification, capped chain, no
  * resumption (no session cache, no tickets), so that checks share configuration only. Building
- * an SSL_CTX per check cost ~50 KB and a cipher-list parse per check.
+ * an SSL_CTX per check cost ~13 KB and ~150 us of CPU per check.
  */
 static SSL_CTX *tls_alpn_ctx_ref(void)
 {
