@@ -91,19 +91,6 @@ static const char *caa_text(const char *s)
     return s != NULL ? s : "";
 }
 
-/* A malloc'ed copy of s cut to max bytes (the texts used to live in fixed arrays). */
-static char *caa_text_dup(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    char *d;
-
-    if (n > max) n = max;
-    d = util_xmalloc(n + 1);
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
 static void caa_ctx_free(struct caa_check_ctx *ctx)
 {
     for (int i = 0; i < ctx->nlevels; i++) {
@@ -332,7 +319,7 @@ static void caa_proof_cb(void *arg, bool insecure, const char *detail)
     lv->state = CAA_LEVEL_DONE;
     lv->proof = insecure ? CAA_PROOF_INSECURE : CAA_PROOF_FAILED;
     free(lv->proof_detail);
-    lv->proof_detail = caa_text_dup(detail, CAA_DETAIL_MAX);
+    lv->proof_detail = util_xstrndup(detail, CAA_DETAIL_MAX);
     if (!ctx->finished) {
         caa_evaluate(ctx);
         return;
@@ -400,7 +387,7 @@ static void caa_level_cb(void *arg, const struct dns_lookup_result *r)
     lv->ad = r->ad;
     free(lv->error);
     lv->error = r->status == DNS_LOOKUP_ERROR
-                    ? caa_text_dup(r->error[0] ? r->error : "lookup failed", CAA_DETAIL_MAX)
+                    ? util_xstrndup(r->error[0] ? r->error : "lookup failed", CAA_DETAIL_MAX)
                     : NULL;
     if (r->status == DNS_LOOKUP_OK && r->nrecords > 0 && !ctx->finished) {
         lv->records = util_xcalloc((size_t)r->nrecords, sizeof(*lv->records));
