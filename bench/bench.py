@@ -580,6 +580,7 @@ class Bench:
         # the worker's check engine alone at direct_n concurrent checks (no Redis consumer)
         self.start_fleet(self.nginx.port)
         job, _ = self.capture_job("http01")
+        caa_job, _ = self.capture_job("caa_direct")
         self.stop_fleet()
         # started over 2 s (all are still waiting when the last starts): 20,000 lookups sent in
         # one instant overrun knotd and the UDP buffers, and checks that fail early would hide
@@ -592,16 +593,13 @@ class Bench:
                  f"acme-http-01 checks: peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB "
                  f"(of {d['started']} measured checks: passed {d['passed']}, failed "
                  f"{d['failed']}, incomplete {d['incomplete']}, unanswered {d['unanswered']})")
-        self.caa_engine_memory(direct_n, hold)
+        self.caa_engine_memory(caa_job, direct_n, hold)
         self.nginx.set_slow_delay(0.05)
 
-    def caa_engine_memory(self, direct_n, hold):
+    def caa_engine_memory(self, job, direct_n, hold):
         """The check engine at direct_n concurrent CAA checks whose DNS answers never come (a
         UDP socket that is never read; this kernel has no netem to delay knotd): each check
         holds its lookups until the resolver's timeouts, the state a slow DNS target holds."""
-        self.start_fleet(self.nginx.port)
-        job, _ = self.capture_job("caa_direct")
-        self.stop_fleet()
         sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sink.bind(("127.0.0.1", 0))
