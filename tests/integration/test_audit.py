@@ -133,7 +133,10 @@ def test_winner_writes_the_record_after_script_flush(fleet):
             lambda: [x for x in audit_records(fleet)[before:] if x["request_id"] == rid],
             4.5, "the audit record written by the publishing coordinator")
         assert len(records) == 1 and records[0]["trace_identifier"] == f"flushed-{i}"
-        assert r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", "post_done") is not None
+        # post_done is set one round trip after the audit XADD returns: by this coordinator,
+        # well before a takeover (6 s) could
+        mpiclab.wait_until(lambda: r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", "post_done"),
+                           1.0, "the publisher to mark its follow-up work done")
 
 
 def test_export_fails_clearly_without_redis(workdir):
