@@ -7,11 +7,18 @@ once the audit record is written. A replied request whose follow-up is not marke
 ARGV[2] ms (the winner lost its Redis connection after the script ran, or died) is won again
 by the next caller, so that verdict still gets its audit record and its holder a notification.
 KEYS[1] = <prefix>:{R}:req   ARGV[1] = now (epoch ms)   ARGV[2] = takeover after (ms, optional)
+Optional guard, for a caller that publishes on a predicted tally (right behind the lua/record
+that completes it): KEYS[2] = <prefix>:{R}:st, ARGV[3] = attempt, ARGV[4] = outcomes expected;
+a decided R is published only at that attempt and with at least that many outcomes stored.
 Returns the holder coordinator id when this caller won; the time (epoch ms) from which the
 unfinished follow-up work can be taken over; or false otherwise.
 ]]
 local st = redis.call('HGET', KEYS[1], 'state')
 if st == 'decided' then
+    if ARGV[3] and (redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[3] or
+                    redis.call('HLEN', KEYS[2]) < tonumber(ARGV[4])) then
+        return false
+    end
     redis.call('HSET', KEYS[1], 'state', 'replied', 'replied_at', ARGV[1], 'post_at', ARGV[1])
     return redis.call('HGET', KEYS[1], 'holder')
 end

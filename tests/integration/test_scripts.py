@@ -100,13 +100,20 @@ class Scripts:
         req, _, st = self.keys(rid)
         return self.c.eval(self.src["tally"], 2, req, st)
 
-    def finalize(self, rid, count, verdict=b"valid", reason=b"why", now=b"1000", client=None):
+    def finalize(self, rid, count, verdict=b"valid", reason=b"why", now=b"1000", client=None,
+                 ahead=None):
+        """ahead: (attempt, [(field, outcome), ...]), the tally a reducer judged ahead."""
         req, _, st = self.keys(rid)
+        guard = [] if ahead is None else [ahead[0]] + [x for p in ahead[1] for x in p]
         return (client or self.c).eval(self.src["finalize"], 2, req, st, verdict, reason, now,
-                                       str(count))
+                                       str(count), *guard)
 
-    def publish(self, rid, now=b"2000", client=None, takeover=None):
-        req, _, _ = self.keys(rid)
+    def publish(self, rid, now=b"2000", client=None, takeover=None, ahead=None):
+        """ahead: (attempt, outcomes expected), the guard of a publication judged ahead."""
+        req, _, st = self.keys(rid)
+        if ahead is not None:
+            return (client or self.c).eval(self.src["publish"], 2, req, st, now,
+                                           takeover or b"6000", ahead[0], str(ahead[1]))
         args = [now] if takeover is None else [now, takeover]
         return (client or self.c).eval(self.src["publish"], 1, req, *args)
 
@@ -269,6 +276,45 @@ def test_finalize_compare_and_set(r, s):
     # no outcomes at all (deadline with nobody reporting): count 0 matches
     make_request(r, "r11")
     assert s.finalize("r11", 0, verdict=b"invalid") == 1
+
+
+def test_finalize_ahead_checks_the_predicted_tally(r, s):
+    """A reducer judges the tally its lua/record will leave and sends finalize right behind
+    it: the script decides only if Redis stores exactly those outcomes, at that attempt."""
+    make_request(r, "ah1")
+    req = Scripts.keys("ah1")[0]
+    s.record_many("ah1", [("a", "P", b"x"), ("b", "F", b"x"), ("c", "P", b"x")])
+    # the same count but another outcome (a duplicate another reducer recorded first)
+    assert s.finalize("ah1", 3, ahead=("1", [("a", "P"), ("b", "P"), ("c", "P")])) == -1
+    # a field that is not stored, with the count still matching
+    assert s.finalize("ah1", 3, ahead=("1", [("a", "P"), ("b", "F"), ("d", "P")])) == -1
+    # another attempt: not this caller's to decide
+    assert s.finalize("ah1", 3, ahead=("2", [("a", "P"), ("b", "F"), ("c", "P")])) == 0
+    assert r.hget(req, "state") == b"open"
+    assert s.finalize("ah1", 3, ahead=("1", [("c", "P"), ("a", "P"), ("b", "F")])) == 1
+    assert r.hget(req, "state") == b"decided"
+    # the primary's outcome is checked under its "@" field
+    make_request(r, "ah2")
+    r.hset(Scripts.keys("ah2")[0], "primary", "pr")
+    s.record_many("ah2", [("a", "P", b"x"), ("pr", "E", b"x")])
+    assert s.finalize("ah2", 2, ahead=("1", [("a", "P"), ("@pr", "P")])) == -1
+    assert s.finalize("ah2", 2, ahead=("1", [("a", "P"), ("@pr", "E")])) == 1
+
+
+def test_publish_ahead_waits_for_every_outcome(r, s):
+    """A publication judged ahead publishes only at its attempt with every outcome stored,
+    so a wrong prediction never cuts the stragglers' grace short."""
+    make_request(r, "ap1")
+    s.record_many("ap1", [("a", "P", b"x"), ("b", "P", b"x")])
+    assert s.finalize("ap1", 2) == 1  # decided on 2 of 3 (quorum 2)
+    assert s.publish("ap1", ahead=("1", 3)) is None  # c has not reported
+    assert s.publish("ap1", ahead=("2", 2)) is None  # another attempt
+    assert r.hget(Scripts.keys("ap1")[0], "state") == b"decided"
+    s.record("ap1", "c", "P", b"x")
+    assert s.publish("ap1", ahead=("1", 3)) == b"coord-1"
+    # exactly once: a second caller only learns when the follow-up work can be taken over
+    assert s.publish("ap1", ahead=("1", 3)) == 2000 + 6000
+    assert r.hget(Scripts.keys("ap1")[0], "state") == b"replied"
 
 
 def run_concurrently(port, n, fn):
