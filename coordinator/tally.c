@@ -47,34 +47,54 @@ static int tally_primary(struct tally *t, const char *code, char letter, enum qu
     return 0;
 }
 
-int tally_parse(const redisReply *r, struct tally *t)
+int tally_init(struct tally *t, enum tally_state state, int64_t n, int64_t q,
+               const char *codes, const char *rirs, int64_t deadline_ms)
 {
-    char rirs[COHORT_MAX][PERSPECTIVE_CODE_MAX];
+    char rirv[COHORT_MAX][PERSPECTIVE_CODE_MAX];
     int64_t v;
     int ncodes, nrirs;
+
+    memset(t, 0, sizeof(*t));
+    if (n < 1 || n > COHORT_MAX || q < 1 || q > COHORT_MAX || deadline_ms < 0) return -1;
+    t->state = state;
+    t->n = (int)n;
+    t->q = (int)q;
+    t->deadline_ms = deadline_ms;
+    ncodes = tally_split(codes, t->codes);
+    nrirs = tally_split(rirs, rirv);
+    if (ncodes != t->n || nrirs != t->n) return -1;
+    for (int i = 0; i < t->n; i++) {
+        if (util_parse_int64(rirv[i], 0, RIR_COUNT - 1, &v) != 0) return -1;
+        t->members[i].rir = (enum rir)v;
+        t->members[i].outcome = QUORUM_OUTCOME_PENDING;
+    }
+    return 0;
+}
+
+int tally_expect_primary(struct tally *t, const char *code)
+{
+    return tally_primary(t, code, '-', QUORUM_OUTCOME_PENDING);
+}
+
+int tally_parse(const redisReply *r, struct tally *t)
+{
+    enum tally_state state;
+    int64_t n, q, deadline;
 
     memset(t, 0, sizeof(*t));
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 7) return -1;
     for (size_t i = 1; i < 7; i++)
         if (r->element[i]->type != REDIS_REPLY_STRING) return -1;
-    if (strcmp(r->element[1]->str, "open") == 0) t->state = TALLY_OPEN;
-    else if (strcmp(r->element[1]->str, "decided") == 0) t->state = TALLY_DECIDED;
-    else if (strcmp(r->element[1]->str, "replied") == 0) t->state = TALLY_REPLIED;
-    else if (strcmp(r->element[1]->str, "retrying") == 0) t->state = TALLY_RETRYING;
+    if (strcmp(r->element[1]->str, "open") == 0) state = TALLY_OPEN;
+    else if (strcmp(r->element[1]->str, "decided") == 0) state = TALLY_DECIDED;
+    else if (strcmp(r->element[1]->str, "replied") == 0) state = TALLY_REPLIED;
+    else if (strcmp(r->element[1]->str, "retrying") == 0) state = TALLY_RETRYING;
     else return -1;
-    if (tally_int(r->element[2], 1, COHORT_MAX, &v) != 0) return -1;
-    t->n = (int)v;
-    if (tally_int(r->element[3], 1, COHORT_MAX, &v) != 0) return -1;
-    t->q = (int)v;
-    ncodes = tally_split(r->element[4]->str, t->codes);
-    nrirs = tally_split(r->element[5]->str, rirs);
-    if (ncodes != t->n || nrirs != t->n) return -1;
-    for (int i = 0; i < t->n; i++) {
-        if (util_parse_int64(rirs[i], 0, RIR_COUNT - 1, &v) != 0) return -1;
-        t->members[i].rir = (enum rir)v;
-        t->members[i].outcome = QUORUM_OUTCOME_PENDING;
-    }
-    if (tally_int(r->element[6], 0, INT64_MAX, &t->deadline_ms) != 0) return -1;
+    if (tally_int(r->element[2], 1, COHORT_MAX, &n) != 0) return -1;
+    if (tally_int(r->element[3], 1, COHORT_MAX, &q) != 0) return -1;
+    if (tally_int(r->element[6], 0, INT64_MAX, &deadline) != 0) return -1;
+    if (tally_init(t, state, n, q, r->element[4]->str, r->element[5]->str, deadline) != 0)
+        return -1;
     if ((r->elements - 7) % 2 != 0) return -1;
     for (size_t i = 7; i + 1 < r->elements; i += 2) {
         const redisReply *code = r->element[i], *out = r->element[i + 1];

@@ -40,6 +40,14 @@ struct tally {
  * primary perspective (outcome "-" while it has not reported). Returns 0, or -1 when malformed.
  */
 int tally_parse(const redisReply *r, struct tally *t);
+/**
+ * A tally with no outcome yet: the cohort's codes and RIR numbers as comma lists (as the
+ * request record stores them). Returns 0, or -1 when they do not make n members.
+ */
+int tally_init(struct tally *t, enum tally_state state, int64_t n, int64_t q,
+               const char *codes, const char *rirs, int64_t deadline_ms);
+/** Adds the primary perspective (pending) to a tally; -1 when it is a member or already set. */
+int tally_expect_primary(struct tally *t, const char *code);
 /** quorum_evaluate over the members, combined with the primary's outcome when there is one. */
 enum quorum_verdict tally_judge(const struct tally *t, bool final);
 /** True when the perspectives disagree: some passed and some did not (an anomaly). */
