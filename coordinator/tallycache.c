@@ -1,0 +1,148 @@
+/*
+ * Tally cache (see tallycache.h): entries indexed by request id in a pending_table, and a ring
+ * of slots in insertion order; inserting into an occupied slot evicts its (oldest) entry.
+ */
+#include "tallycache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pending.h"
+#include "util.h"
+
+struct tallycache_entry {
+    struct pending_entry key; /* first member: the table hands it back */
+    uint32_t attempt;
+    int slot;
+    struct tally t;
+};
+
+struct tallycache {
+    struct pending_table *index;
+    struct tallycache_entry **ring;
+    int cap;
+    int next; /* the slot the next new entry takes */
+};
+
+struct tallycache *tallycache_new(int cap)
+{
+    struct tallycache *c = util_xcalloc(1, sizeof(*c));
+    c->index = pending_table_new();
+    c->ring = util_xcalloc((size_t)cap, sizeof(*c->ring));
+    c->cap = cap;
+    return c;
+}
+
+void tallycache_free(struct tallycache *c)
+{
+    if (c == NULL) return;
+    for (int i = 0; i < c->cap; i++) free(c->ring[i]);
+    pending_table_free(c->index);
+    free(c->ring);
+    free(c);
+}
+
+static struct tallycache_entry *tallycache_find(struct tallycache *c, const char *rid)
+{
+    if (c == NULL) return NULL;
+    return (struct tallycache_entry *)pending_table_find(c->index, rid);
+}
+
+static void tallycache_remove(struct tallycache *c, struct tallycache_entry *e)
+{
+    pending_table_remove(c->index, &e->key);
+    c->ring[e->slot] = NULL;
+    free(e);
+}
+
+void tallycache_put(struct tallycache *c, const char *rid, uint32_t attempt, const struct tally *t)
+{
+    struct tallycache_entry *e;
+
+    if (c == NULL || strlen(rid) >= sizeof(e->key.rid)) return;
+    e = tallycache_find(c, rid);
+    if (e == NULL) {
+        if (c->ring[c->next] != NULL) tallycache_remove(c, c->ring[c->next]);
+        e = util_xcalloc(1, sizeof(*e));
+        util_strlcpy(e->key.rid, rid, sizeof(e->key.rid));
+        e->slot = c->next;
+        c->ring[c->next] = e;
+        c->next = (c->next + 1) % c->cap;
+        pending_table_insert(c->index, &e->key);
+    }
+    e->attempt = attempt;
+    e->t = *t;
+}
+
+bool tallycache_get(struct tallycache *c, const char *rid, uint32_t attempt, struct tally *out)
+{
+    struct tallycache_entry *e = tallycache_find(c, rid);
+
+    if (e == NULL || e->attempt != attempt) return false;
+    *out = e->t;
+    return true;
+}
+
+void tallycache_merge(struct tallycache *c, const char *rid, uint32_t attempt,
+                      const struct tally *t)
+{
+    struct tallycache_entry *e = tallycache_find(c, rid);
+    struct tally m = *t;
+
+    if (e != NULL && e->attempt == attempt && e->t.n == t->n) {
+        for (int i = 0; i < m.n; i++) {
+            if (m.members[i].outcome != QUORUM_OUTCOME_PENDING ||
+                strcmp(m.codes[i], e->t.codes[i]) != 0 ||
+                e->t.members[i].outcome == QUORUM_OUTCOME_PENDING)
+                continue;
+            m.members[i].outcome = e->t.members[i].outcome;
+            m.count++;
+        }
+        if (m.has_primary && m.primary_outcome == QUORUM_OUTCOME_PENDING && e->t.has_primary &&
+            strcmp(m.primary, e->t.primary) == 0 &&
+            e->t.primary_outcome != QUORUM_OUTCOME_PENDING) {
+            m.primary_outcome = e->t.primary_outcome;
+            m.count++;
+        }
+    }
+    tallycache_put(c, rid, attempt, &m);
+}
+
+void tallycache_note(struct tallycache *c, const char *rid, uint32_t attempt, const char *code,
+                     const char *outcome)
+{
+    struct tallycache_entry *e = tallycache_find(c, rid);
+    if (e != NULL && e->attempt == attempt) (void)tallycache_add(&e->t, code, outcome);
+}
+
+void tallycache_drop(struct tallycache *c, const char *rid)
+{
+    struct tallycache_entry *e = tallycache_find(c, rid);
+    if (e != NULL) tallycache_remove(c, e);
+}
+
+bool tallycache_add(struct tally *t, const char *code, const char *outcome)
+{
+    enum quorum_outcome o;
+
+    switch (outcome[0]) {
+    case 'P': o = QUORUM_OUTCOME_PASSED; break;
+    case 'F': o = QUORUM_OUTCOME_FAILED; break;
+    case 'E': o = QUORUM_OUTCOME_ERROR; break;
+    default: return false;
+    }
+    if (t->has_primary && strcmp(code, t->primary) == 0) {
+        if (t->primary_outcome != QUORUM_OUTCOME_PENDING) return false;
+        t->primary_outcome = o;
+        t->count++;
+        return true;
+    }
+    for (int i = 0; i < t->n; i++) {
+        if (strcmp(t->codes[i], code) != 0) continue;
+        if (t->members[i].outcome != QUORUM_OUTCOME_PENDING) return false;
+        t->members[i].outcome = o;
+        t->count++;
+        return true;
+    }
+    return false;
+}
