@@ -32,6 +32,7 @@
 #include "request.h"
 #include "response.h"
 #include "status_api.h"
+#include "tallycache.h"
 #include "util.h"
 
 #define API_HARD_MARGIN_MS 1000
@@ -343,6 +344,21 @@ static bool api_prefers_async(struct evhttp_request *req)
     return false;
 }
 
+/* Seeds the reducer's tally cache with the new attempt, so that a batch holding all of its
+ * results can already be judged ahead of its record reply (tallycache.h). */
+static void api_expect_tally(struct coord *co, const char *rid, const char *codes,
+                             const char *rirs, const struct api_request *ar,
+                             int64_t deadline_ms, const struct perspective *primary)
+{
+    struct tally t;
+
+    if (tally_init(&t, TALLY_OPEN, ar->perspective_count, ar->quorum_count, codes, rirs,
+                   deadline_ms) != 0)
+        return;
+    if (primary != NULL && tally_expect_primary(&t, primary->code) != 0) return;
+    tallycache_put(co->tallies, rid, 1, &t);
+}
+
 static void api_admit(struct coord *co, struct evhttp_request *req, struct api_request *ar,
                       const struct cohort *cohort)
 {
@@ -421,6 +437,7 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
         h->failed = true;
         util_strlcpy(h->failure, "job too large to encode", sizeof(h->failure));
     }
+    api_expect_tally(co, h->entry.rid, codes, rirs, ar, h->deadline_ms, primary);
     cmetrics_attempt(check_type_name(ar->check_type));
     log_info("request %s trace %s: admitted %s %s cohort %s (n=%d q=%d) primary %s%s",
              h->entry.rid, ar->trace_id ? ar->trace_id : "-", check_type_name(ar->check_type),

@@ -41,7 +41,7 @@ static struct {
     struct metrics_family *requests, *attempts, *retries, *cooldown, *request_duration,
         *anomalous, *persp_results, *persp_latency, *disagreements, *dnssec, *anomaly_ratio,
         *window_results, *stream_length, *stream_undelivered, *stream_pending,
-        *stream_oldest_age, *redis_rtt, *inflight, *reclaimed, *alerts, *webhooks, *webhook_queue,
+        *stream_oldest_age, *redis_rtt, *inflight, *reclaimed, *ahead, *alerts, *webhooks, *webhook_queue,
         *sample_errors;
     struct metrics_family *http_conns, *http_closed; /* connguard.c */
     unsigned long http_timeouts_seen, http_refused_seen;
@@ -291,6 +291,11 @@ void cmetrics_init(struct coord *co)
     cm.reclaimed = fam(METRICS_COUNTER, "mpic_results_reclaimed_total",
                        "Results left unacknowledged by another coordinator and taken over.",
                        NULL, NULL, 0);
+    cm.ahead = fam(METRICS_COUNTER, "mpic_verdicts_judged_ahead_total",
+                   "Verdicts judged and published right behind the lua/record that completed "
+                   "their tally (one round trip less), by whether Redis confirmed the "
+                   "prediction.",
+                   L_RESULT, NULL, 0);
     cm.alerts = fam(METRICS_COUNTER, "mpic_alerts_total",
                     "Security alerts (failed corroborations with disagreeing perspectives).",
                     L_RESULT, NULL, 0);
@@ -368,6 +373,12 @@ void cmetrics_cooldown_rejection(const char *check_type)
 {
     const char *v[] = {check_type};
     if (cm.reg) metrics_add(cm.cooldown, v, 1);
+}
+
+void cmetrics_judged_ahead(bool confirmed)
+{
+    const char *v[] = {confirmed ? "confirmed" : "refuted"};
+    if (cm.reg) metrics_add(cm.ahead, v, 1);
 }
 
 void cmetrics_results_reclaimed(size_t n)

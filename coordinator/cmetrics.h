@@ -46,6 +46,8 @@ void cmetrics_retry(const char *check_type);
 void cmetrics_cooldown_rejection(const char *check_type);
 /** Results of dead coordinators taken over with XAUTOCLAIM. */
 void cmetrics_results_reclaimed(size_t n);
+/** A verdict judged ahead of lua/record's reply; confirmed: Redis stored the predicted tally. */
+void cmetrics_judged_ahead(bool confirmed);
 /** One published request: verdict "valid"/"invalid", duration admission → publication. */
 void cmetrics_request_done(const char *check_type, const char *method, const char *verdict,
                            double duration_s, bool anomalous);

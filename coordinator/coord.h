@@ -15,6 +15,7 @@
 #include "redis_client.h"
 
 struct pending_table;
+struct tallycache;
 struct connguard;
 
 struct coord {
@@ -27,6 +28,7 @@ struct coord {
     bool groups_ready;            /* consumer groups exist (jobs per region, results) */
     bool draining;                /* SIGTERM received: answer new requests with 503 */
     struct pending_table *pending; /* HTTP requests this process holds, by request id */
+    struct tallycache *tallies;    /* the reducer's hint: last tally per open attempt */
     struct connguard *http_guard;  /* listener guard: read deadline, TLS (NULL in tests) */
     char results_key[KEYS_MAX];
     char due_key[KEYS_MAX];

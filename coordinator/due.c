@@ -55,6 +55,8 @@ struct due_op {
     struct tally tally; /* the tally judged */
     int tries;
     bool pipelined; /* lua/publish and the read were sent right behind lua/finalize */
+    bool ahead;     /* judged a predicted tally (due_judge_ahead): the scripts check it */
+    uint32_t attempt; /* ahead: the attempt judged */
     bool republished; /* a pipelined publication was redone on its own */
     enum due_fin fin;
     enum due_pub pub;
@@ -236,9 +238,10 @@ static void due_publish_step(struct due_op *op, const struct reqview *v, const c
  */
 static void due_publish(struct due_op *op, bool read_behind)
 {
-    char now[24], takeover[24];
-    const char *args[3];
-    size_t lens[3];
+    char now[24], takeover[24], att[16], count[16];
+    const char *args[6];
+    size_t lens[6];
+    int nargs = 3, nkeys = 1;
 
     snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
     /* the winner's follow-up work takes two round trips (read, audit XADD) */
@@ -247,10 +250,21 @@ static void due_publish(struct due_op *op, bool read_behind)
     args[0] = op->req_key;
     args[1] = now;
     args[2] = takeover;
-    for (int i = 0; i < 3; i++) lens[i] = strlen(args[i]);
+    if (op->ahead) { /* publish only if the record in front of us completed the tally */
+        snprintf(att, sizeof(att), "%u", op->attempt);
+        snprintf(count, sizeof(count), "%d", op->tally.count);
+        args[1] = op->st_key;
+        args[2] = now;
+        args[3] = takeover;
+        args[4] = att;
+        args[5] = count;
+        nargs = 6;
+        nkeys = 2;
+    }
+    for (int i = 0; i < nargs; i++) lens[i] = strlen(args[i]);
     op->pub = DUE_PUB_NONE;
     op->replies = (op->pipelined ? 1 : 0) + 1 + (read_behind ? 1 : 0);
-    scripts_eval(op->co->cmd, SCRIPT_PUBLISH, 1, 3, args, lens, due_publish_cb, op);
+    scripts_eval(op->co->cmd, SCRIPT_PUBLISH, nkeys, nargs, args, lens, due_publish_cb, op);
     if (read_behind) reqview_load(op->co, op->rid, due_view_cb, op);
 }
 
@@ -400,15 +414,39 @@ static void due_run(struct due_op *op, const struct tally *t)
     due_finalize(op);
 }
 
+static const char *due_letter(enum quorum_outcome o)
+{
+    return o == QUORUM_OUTCOME_PASSED ? "P" : o == QUORUM_OUTCOME_FAILED ? "F" : "E";
+}
+
+/* Appends t's reported outcomes to args as lua/finalize's field, outcome pairs (the primary's
+ * field is "@" + its code, as lua/record stores it); fields holds the primary's field name. */
+static int due_tally_pairs(const struct tally *t, char fields[][2 + PERSPECTIVE_CODE_MAX],
+                           const char **args, int nargs)
+{
+    for (int i = 0; i < t->n; i++) {
+        if (t->members[i].outcome == QUORUM_OUTCOME_PENDING) continue;
+        args[nargs++] = t->codes[i];
+        args[nargs++] = due_letter(t->members[i].outcome);
+    }
+    if (t->has_primary && t->primary_outcome != QUORUM_OUTCOME_PENDING) {
+        snprintf(fields[0], sizeof(fields[0]), "@%s", t->primary);
+        args[nargs++] = fields[0];
+        args[nargs++] = due_letter(t->primary_outcome);
+    }
+    return nargs;
+}
+
 /* Stores the verdict judged from op->tally (lua/finalize), arming the stragglers' grace. */
 static void due_finalize(struct due_op *op)
 {
     struct coord *co = op->co;
     const struct tally *t = &op->tally;
     int64_t now = clock_now_ms();
-    char reason[256], now_s[24], count_s[16];
-    const char *args[6];
-    size_t lens[6];
+    char reason[256], now_s[24], count_s[16], att_s[16], fields[COHORT_MAX + 1][2 + PERSPECTIVE_CODE_MAX];
+    const char *args[7 + 2 * (COHORT_MAX + 1)];
+    size_t lens[7 + 2 * (COHORT_MAX + 1)];
+    int nargs = 6;
 
     tally_reason(t, op->final, reason, sizeof(reason));
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
@@ -419,7 +457,12 @@ static void due_finalize(struct due_op *op)
     args[3] = reason;
     args[4] = now_s;
     args[5] = count_s;
-    for (int i = 0; i < 6; i++) lens[i] = strlen(args[i]);
+    if (op->ahead) { /* the tally was predicted: finalize checks it is the stored one */
+        snprintf(att_s, sizeof(att_s), "%u", op->attempt);
+        args[nargs++] = att_s;
+        nargs = due_tally_pairs(t, fields, args, nargs);
+    }
+    for (int i = 0; i < nargs; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);
     /* nothing left to wait for (every perspective reported, or the deadline passed): publish
      * in the same round trip (a no-op unless decided); else after the stragglers' grace */
@@ -429,7 +472,7 @@ static void due_finalize(struct due_op *op)
         due_schedule_publish(co, op->rid, at < t->deadline_ms ? at : t->deadline_ms);
     }
     op->fin = DUE_FIN_NONE;
-    scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, 6, args, lens, due_finalize_cb, op);
+    scripts_eval(co->cmd, SCRIPT_FINALIZE, 2, nargs, args, lens, due_finalize_cb, op);
     if (op->pipelined) due_publish(op, true);
 }
 
@@ -534,6 +577,7 @@ static void due_tally_cb(void *arg, redisReply *reply, const char *errstr)
 
 static void due_fetch_tally(struct due_op *op)
 {
+    op->ahead = false; /* what is read next is the stored tally: no guard needed */
     const char *args[2] = {op->req_key, op->st_key};
     size_t lens[2] = {strlen(op->req_key), strlen(op->st_key)};
     scripts_eval(op->co->cmd, SCRIPT_TALLY, 2, 2, args, lens, due_tally_cb, op);
@@ -543,6 +587,31 @@ void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool
                   due_done_cb cb, void *arg)
 {
     due_run(due_op_new(co, rid, due_reached, cb, arg), t);
+}
+
+bool due_judge_ahead(struct coord *co, const char *rid, uint32_t attempt, const struct tally *t,
+                     due_done_cb cb, void *arg)
+{
+    struct due_op *op;
+
+    if (!tally_all_reported(t) || clock_now_ms() >= t->deadline_ms - DUE_EARLY_MS) return false;
+    if (t->state == TALLY_OPEN &&
+        (tally_judge(t, false) != QUORUM_VALID || tally_anomalous(t)))
+        return false; /* a failed or anomalous attempt may be retried: the normal path */
+    if (t->state != TALLY_OPEN && t->state != TALLY_DECIDED) return false;
+    op = due_op_new(co, rid, false, cb, arg);
+    op->ahead = true;
+    op->attempt = attempt;
+    op->tally = *t;
+    if (t->state == TALLY_DECIDED) { /* decided earlier: only the publication is left */
+        due_publish(op, true);
+        return true;
+    }
+    op->verdict = QUORUM_VALID;
+    op->final = false;
+    op->anomalous = false;
+    due_finalize(op);
+    return true;
 }
 
 void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg)

@@ -26,6 +26,17 @@ typedef void (*due_done_cb)(void *arg, bool ok);
  */
 void due_evaluate(struct coord *co, const char *rid, const struct tally *t, bool due_reached,
                   due_done_cb cb, void *arg);
+/**
+ * Judges, before lua/record has answered, the tally that the record just sent for attempt
+ * will complete (t: the last tally the reducer saw plus the results it is recording). When
+ * every perspective will have reported and the attempt passes (or was decided earlier), it
+ * sends lua/finalize and lua/publish with a guard (the stored outcomes must be exactly t's,
+ * at that attempt) and the read behind them, so the verdict goes out one round trip after
+ * the last result instead of two; a wrong prediction makes finalize ask for a fresh tally
+ * (the normal path). Returns false, calling nothing, when t does not allow it.
+ */
+bool due_judge_ahead(struct coord *co, const char *rid, uint32_t attempt, const struct tally *t,
+                     due_done_cb cb, void *arg);
 /** Reads the tally (lua/tally) and calls due_evaluate. */
 void due_process(struct coord *co, const char *rid, bool due_reached, due_done_cb cb, void *arg);
 /**

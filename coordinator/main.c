@@ -29,9 +29,11 @@
 #include "reducer.h"
 #include "replies.h"
 #include "scripts.h"
+#include "tallycache.h"
 #include "util.h"
 
 #define COORD_MAX_BODY (1024 * 1024) /* evhttp's own cap; /mpic answers 413 above 64 KiB */
+#define COORD_TALLIES 1024 /* tallies the reducer keeps to judge ahead (~2.4 KB each) */
 #define COORD_GROUPS_RETRY_MS 500     /* group creation answered with an error: try again */
 
 struct coordinator {
@@ -281,6 +283,7 @@ int main(int argc, char **argv)
     c.co.base = event_base_new();
     if (c.co.base == NULL) return 1;
     c.co.pending = pending_table_new();
+    c.co.tallies = tallycache_new(COORD_TALLIES);
     keys_results(c.co.results_key, sizeof(c.co.results_key), c.cfg.key_prefix);
     keys_due(c.co.due_key, sizeof(c.co.due_key), c.cfg.key_prefix);
     keys_replies(c.co.replies_key, sizeof(c.co.replies_key), c.cfg.key_prefix, c.co.id);
@@ -343,6 +346,7 @@ done:
     reducer_free(c.reducer);
     replies_free(c.replies);
     pending_table_free(c.co.pending);
+    tallycache_free(c.co.tallies);
     alerts_shutdown();
     cmetrics_shutdown();
     event_base_free(c.co.base);

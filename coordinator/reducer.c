@@ -22,6 +22,7 @@
 #include "scripts.h"
 #include "stream_reply.h"
 #include "tally.h"
+#include "tallycache.h"
 #include "util.h"
 
 #define REDUCER_BLOCK_MS 1000
@@ -63,6 +64,8 @@ struct reducer_item {
 struct reducer_member {
     struct reducer_entry *e;
     bool replay_check;
+    char code[PERSPECTIVE_CODE_MAX];
+    const char *outcome;
 };
 
 /*
@@ -72,6 +75,10 @@ struct reducer_member {
 struct reducer_group {
     struct reducer *r;
     char rid[MSG_RID_MAX + 1];
+    uint32_t attempt;
+    bool ahead;  /* judged ahead (due_judge_ahead): its record reply and judgement both end it */
+    int waiting; /* ahead: replies still awaited of those two */
+    bool ok;     /* ahead: neither failed */
     int n;
     struct reducer_member m[];
 };
@@ -100,12 +107,18 @@ static void reducer_group_ack(struct reducer_group *g)
     free(g);
 }
 
-/* called by due_evaluate when the judgement finished */
+/* called by due_evaluate / due_judge_ahead when the judgement finished, and by
+ * reducer_record_cb for a group judged ahead */
 static void reducer_judged_cb(void *arg, bool ok)
 {
     struct reducer_group *g = arg;
     struct reducer *r = g->r;
 
+    if (g->ahead) { /* ends when both the record reply and the judgement are in */
+        g->ok = g->ok && ok;
+        if (--g->waiting > 0) return;
+        ok = g->ok;
+    }
     if (ok) {
         reducer_group_ack(g);
         return;
@@ -125,6 +138,45 @@ static void reducer_replay(const struct reducer_group *g, int i, const char *why
     log_warn("result %s rejected (replay: %s) for request %s", g->m[i].e->id, why, g->rid);
 }
 
+/*
+ * The lua/record reply of a group judged ahead: its judgement (finalize/publish, guarded) is
+ * already on the wire behind it and ends the group, so this only counts replays and tells
+ * whether the prediction held.
+ */
+static void reducer_record_ahead_cb(struct reducer_group *g, redisReply *reply,
+                                    const char *errstr)
+{
+    const char *status;
+    bool confirmed = true;
+    struct tally t;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        log_warn("%d result(s) for request %s not recorded: %s", g->n, g->rid,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
+        reducer_judged_cb(g, false);
+        return;
+    }
+    status = reply->element[0]->str;
+    if (reply->element[0]->len != (size_t)g->n) {
+        confirmed = false; /* gone, closed, stale (or malformed) */
+        if (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0)
+            for (int i = 0; i < g->n; i++) reducer_replay(g, i, status);
+    } else {
+        for (int i = 0; i < g->n; i++) {
+            if (status[i] == 'f') reducer_replay(g, i, "foreign");
+            if (status[i] != 'o') confirmed = false;
+        }
+        if (confirmed && (tally_parse(reply, &t) != 0 || !tally_all_reported(&t)))
+            confirmed = false;
+    }
+    cmetrics_judged_ahead(confirmed);
+    if (!confirmed)
+        log_debug("request %s: the tally judged ahead was not the stored one (%s)", g->rid,
+                  status);
+    reducer_judged_cb(g, true);
+}
+
 /* called by redis_client with the lua/record reply for a group */
 static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -133,6 +185,10 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
     const char *status;
     bool judge = false;
 
+    if (g->ahead) {
+        reducer_record_ahead_cb(g, reply, errstr);
+        return;
+    }
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
         reply->element[0]->type != REDIS_REPLY_STRING) {
         log_warn("%d result(s) for request %s not recorded: %s", g->n, g->rid,
@@ -166,6 +222,11 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
         reducer_group_ack(g);
         return;
     }
+    /* kept so that the results still to come can be judged ahead of their record reply */
+    if ((t.state == TALLY_OPEN || t.state == TALLY_DECIDED) && !tally_all_reported(&t))
+        tallycache_merge(g->r->co->tallies, g->rid, g->attempt, &t);
+    else
+        tallycache_drop(g->r->co->tallies, g->rid);
     due_evaluate(g->r->co, g->rid, &t, false, reducer_judged_cb, g);
 }
 
@@ -180,6 +241,8 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
     const char **args;
     size_t *lens;
     int n = 0, nargs;
+    struct tally pred;
+    bool predicted;
 
     for (int i = first; i < nitems; i++)
         if (!items[i].grouped && items[i].attempt == it->attempt &&
@@ -187,6 +250,7 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
             n++;
     g = util_xcalloc(1, sizeof(*g) + (size_t)n * sizeof(g->m[0]));
     g->r = r;
+    g->attempt = it->attempt;
     util_strlcpy(g->rid, it->rid, sizeof(g->rid));
     nargs = 4 + 3 * n;
     args = util_xcalloc((size_t)nargs, sizeof(*args));
@@ -207,6 +271,8 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
         x->grouped = true;
         g->m[g->n].e = x->e;
         g->m[g->n].replay_check = x->replay_check;
+        util_strlcpy(g->m[g->n].code, x->perspective, sizeof(g->m[g->n].code));
+        g->m[g->n].outcome = x->outcome;
         g->n++;
         args[a] = x->perspective;
         lens[a] = strlen(x->perspective);
@@ -215,9 +281,26 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
         args[a + 2] = x->blob; /* binary */
         lens[a + 2] = x->len;
     }
+    predicted = tallycache_get(r->co->tallies, g->rid, g->attempt, &pred);
+    for (int i = 0; predicted && i < g->n; i++)
+        predicted = tallycache_add(&pred, g->m[i].code, g->m[i].outcome);
     scripts_eval(co->cmd, SCRIPT_RECORD, 3, nargs, args, lens, reducer_record_cb, g);
     free(args);
     free(lens);
+    if (predicted) {
+        /* the tally this record completes, judged now: finalize and publish go right behind
+         * it in the same round trip (guarded: a wrong prediction is refused by the scripts) */
+        g->ahead = true;
+        g->waiting = 2;
+        g->ok = true;
+        if (due_judge_ahead(co, g->rid, g->attempt, &pred, reducer_judged_cb, g)) {
+            tallycache_drop(r->co->tallies, g->rid);
+            return;
+        }
+        g->ahead = false;
+    }
+    for (int i = 0; i < g->n; i++) /* so that the next batch can predict before our reply */
+        tallycache_note(r->co->tallies, g->rid, g->attempt, g->m[i].code, g->m[i].outcome);
 }
 
 static void reducer_item_set(struct reducer_item *it, struct reducer_entry *e, const char *rid,

@@ -191,6 +191,12 @@ def test_agreeing_validation_moves_request_counters_only(fleet):
     after = wait_until(moved, 15.0, "mpic_requests_total to count the request")
     assert value(after, "mpic_attempts_total", check_type="dcv") == \
         value(before, "mpic_attempts_total", check_type="dcv") + 1
+    # one coordinator reduced every result: the last one's record carried the verdict with
+    # it (judged ahead), and Redis stored the tally that was predicted
+    assert value(after, "mpic_verdicts_judged_ahead_total", result="confirmed") == \
+        value(before, "mpic_verdicts_judged_ahead_total", result="confirmed") + 1
+    assert value(after, "mpic_verdicts_judged_ahead_total", result="refuted") == \
+        value(before, "mpic_verdicts_judged_ahead_total", result="refuted")
     for code in CODES:
         key = dict(perspective=code, check_type="dcv", outcome="passed", error_type="none")
         assert value(after, "mpic_perspective_results_total", **key) == \
