@@ -139,25 +139,16 @@ static void reducer_replay(const struct reducer_group *g, int i, const char *why
 }
 
 /*
- * The lua/record reply of a group judged ahead: its judgement (finalize/publish, guarded) is
+ * The lua/record reply (status: its first element) of a group judged ahead: its judgement (finalize/publish, guarded) is
  * already on the wire behind it and ends the group, so this only counts replays and tells
  * whether the prediction held.
  */
-static void reducer_record_ahead_cb(struct reducer_group *g, redisReply *reply,
-                                    const char *errstr)
+static void reducer_record_ahead(struct reducer_group *g, redisReply *reply,
+                                 const char *status)
 {
-    const char *status;
     bool confirmed = true;
     struct tally t;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-        reply->element[0]->type != REDIS_REPLY_STRING) {
-        log_warn("%d result(s) for request %s not recorded: %s", g->n, g->rid,
-                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : errstr);
-        reducer_judged_cb(g, false);
-        return;
-    }
-    status = reply->element[0]->str;
     if (reply->element[0]->len != (size_t)g->n) {
         confirmed = false; /* gone, closed, stale (or malformed) */
         if (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0)
@@ -185,10 +176,6 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
     const char *status;
     bool judge = false;
 
-    if (g->ahead) {
-        reducer_record_ahead_cb(g, reply, errstr);
-        return;
-    }
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
         reply->element[0]->type != REDIS_REPLY_STRING) {
         log_warn("%d result(s) for request %s not recorded: %s", g->n, g->rid,
@@ -197,6 +184,10 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     status = reply->element[0]->str;
+    if (g->ahead) {
+        reducer_record_ahead(g, reply, status);
+        return;
+    }
     if (strcmp(status, "gone") == 0 || strcmp(status, "stale") == 0 ||
         strcmp(status, "closed") == 0) {
         for (int i = 0; i < g->n && status[0] != 'c'; i++) reducer_replay(g, i, status);
