@@ -414,25 +414,20 @@ static void due_run(struct due_op *op, const struct tally *t)
     due_finalize(op);
 }
 
-static const char *due_letter(enum quorum_outcome o)
-{
-    return o == QUORUM_OUTCOME_PASSED ? "P" : o == QUORUM_OUTCOME_FAILED ? "F" : "E";
-}
-
 /* Appends t's reported outcomes to args as lua/finalize's field, outcome pairs (the primary's
- * field is "@" + its code, as lua/record stores it); fields holds the primary's field name. */
-static int due_tally_pairs(const struct tally *t, char fields[][2 + PERSPECTIVE_CODE_MAX],
+ * field is "@" + its code, as lua/record stores it, written into primary_field). */
+static int due_tally_pairs(const struct tally *t, char primary_field[2 + PERSPECTIVE_CODE_MAX],
                            const char **args, int nargs)
 {
     for (int i = 0; i < t->n; i++) {
         if (t->members[i].outcome == QUORUM_OUTCOME_PENDING) continue;
         args[nargs++] = t->codes[i];
-        args[nargs++] = due_letter(t->members[i].outcome);
+        args[nargs++] = tally_letter(t->members[i].outcome);
     }
     if (t->has_primary && t->primary_outcome != QUORUM_OUTCOME_PENDING) {
-        snprintf(fields[0], sizeof(fields[0]), "@%s", t->primary);
-        args[nargs++] = fields[0];
-        args[nargs++] = due_letter(t->primary_outcome);
+        snprintf(primary_field, 2 + PERSPECTIVE_CODE_MAX, "@%s", t->primary);
+        args[nargs++] = primary_field;
+        args[nargs++] = tally_letter(t->primary_outcome);
     }
     return nargs;
 }
@@ -443,7 +438,8 @@ static void due_finalize(struct due_op *op)
     struct coord *co = op->co;
     const struct tally *t = &op->tally;
     int64_t now = clock_now_ms();
-    char reason[256], now_s[24], count_s[16], att_s[16], fields[COHORT_MAX + 1][2 + PERSPECTIVE_CODE_MAX];
+    char reason[256], now_s[24], count_s[16], att_s[16];
+    char primary_field[2 + PERSPECTIVE_CODE_MAX];
     const char *args[7 + 2 * (COHORT_MAX + 1)];
     size_t lens[7 + 2 * (COHORT_MAX + 1)];
     int nargs = 6;
@@ -460,7 +456,7 @@ static void due_finalize(struct due_op *op)
     if (op->ahead) { /* the tally was predicted: finalize checks it is the stored one */
         snprintf(att_s, sizeof(att_s), "%u", op->attempt);
         args[nargs++] = att_s;
-        nargs = due_tally_pairs(t, fields, args, nargs);
+        nargs = due_tally_pairs(t, primary_field, args, nargs);
     }
     for (int i = 0; i < nargs; i++) lens[i] = strlen(args[i]);
     log_debug("request %s: %s (%s)", op->rid, args[2], reason);

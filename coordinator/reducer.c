@@ -139,9 +139,9 @@ static void reducer_replay(const struct reducer_group *g, int i, const char *why
 }
 
 /*
- * The lua/record reply (status: its first element) of a group judged ahead: its judgement (finalize/publish, guarded) is
- * already on the wire behind it and ends the group, so this only counts replays and tells
- * whether the prediction held.
+ * The lua/record reply (status: its first element) of a group judged ahead: its judgement
+ * (finalize/publish, guarded) is already on the wire behind it and ends the group, so this
+ * only counts replays and tells whether the prediction held.
  */
 static void reducer_record_ahead(struct reducer_group *g, redisReply *reply,
                                  const char *status)
@@ -274,7 +274,7 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
     }
     predicted = tallycache_get(r->co->tallies, g->rid, g->attempt, &pred);
     for (int i = 0; predicted && i < g->n; i++)
-        predicted = tallycache_add(&pred, g->m[i].code, g->m[i].outcome);
+        predicted = tally_add(&pred, g->m[i].code, g->m[i].outcome);
     scripts_eval(co->cmd, SCRIPT_RECORD, 3, nargs, args, lens, reducer_record_cb, g);
     free(args);
     free(lens);

@@ -34,12 +34,31 @@ static int tally_split(const char *s, char fields[][PERSPECTIVE_CODE_MAX])
     return n;
 }
 
+/* The outcome an outcome letter stands for ('-': not reported yet); -1 for any other. */
+static int tally_outcome_of(char letter, enum quorum_outcome *o)
+{
+    switch (letter) {
+    case 'P': *o = QUORUM_OUTCOME_PASSED; return 0;
+    case 'F': *o = QUORUM_OUTCOME_FAILED; return 0;
+    case 'E': *o = QUORUM_OUTCOME_ERROR; return 0;
+    case '-': *o = QUORUM_OUTCOME_PENDING; return 0;
+    default: return -1;
+    }
+}
+
+/* The index of the cohort member with this code, or -1. */
+static int tally_member(const struct tally *t, const char *code)
+{
+    for (int k = 0; k < t->n; k++)
+        if (strcmp(t->codes[k], code) == 0) return k;
+    return -1;
+}
+
 /* The primary's pair ("@code", outcome); one primary per tally, never a cohort member. */
 static int tally_primary(struct tally *t, const char *code, char letter, enum quorum_outcome o)
 {
-    if (t->has_primary || !perspective_name_valid(code)) return -1;
-    for (int k = 0; k < t->n; k++)
-        if (strcmp(t->codes[k], code) == 0) return -1;
+    if (t->has_primary || !perspective_name_valid(code) || tally_member(t, code) >= 0)
+        return -1;
     t->has_primary = true;
     util_strlcpy(t->primary, code, sizeof(t->primary));
     t->primary_outcome = o;
@@ -102,25 +121,46 @@ int tally_parse(const redisReply *r, struct tally *t)
         int k;
         if (code->type != REDIS_REPLY_STRING || out->type != REDIS_REPLY_STRING || out->len != 1)
             return -1;
-        switch (out->str[0]) {
-        case 'P': o = QUORUM_OUTCOME_PASSED; break;
-        case 'F': o = QUORUM_OUTCOME_FAILED; break;
-        case 'E': o = QUORUM_OUTCOME_ERROR; break;
-        case '-': o = QUORUM_OUTCOME_PENDING; break;
-        default: return -1;
-        }
+        if (tally_outcome_of(out->str[0], &o) != 0) return -1;
         if (code->str[0] == '@') {
             if (tally_primary(t, code->str + 1, out->str[0], o) != 0) return -1;
             continue;
         }
-        if (out->str[0] == '-') return -1;
-        for (k = 0; k < t->n; k++)
-            if (strcmp(t->codes[k], code->str) == 0) break;
-        if (k == t->n) return -1;
+        if (out->str[0] == '-' || (k = tally_member(t, code->str)) < 0) return -1;
         t->members[k].outcome = o;
         t->count++;
     }
     return 0;
+}
+
+bool tally_add(struct tally *t, const char *code, const char *outcome)
+{
+    enum quorum_outcome o;
+    int k;
+
+    if (tally_outcome_of(outcome[0], &o) != 0 || o == QUORUM_OUTCOME_PENDING) return false;
+    if (t->has_primary && strcmp(code, t->primary) == 0) {
+        if (t->primary_outcome != QUORUM_OUTCOME_PENDING) return false;
+        t->primary_outcome = o;
+        t->count++;
+        return true;
+    }
+    k = tally_member(t, code);
+    if (k < 0 || t->members[k].outcome != QUORUM_OUTCOME_PENDING) return false;
+    t->members[k].outcome = o;
+    t->count++;
+    return true;
+}
+
+const char *tally_letter(enum quorum_outcome o)
+{
+    switch (o) {
+    case QUORUM_OUTCOME_PASSED: return "P";
+    case QUORUM_OUTCOME_FAILED: return "F";
+    case QUORUM_OUTCOME_ERROR: return "E";
+    case QUORUM_OUTCOME_PENDING: break;
+    }
+    return "-";
 }
 
 enum quorum_verdict tally_judge(const struct tally *t, bool final)

@@ -48,6 +48,14 @@ int tally_init(struct tally *t, enum tally_state state, int64_t n, int64_t q,
                const char *codes, const char *rirs, int64_t deadline_ms);
 /** Adds the primary perspective (pending) to a tally; -1 when it is a member or already set. */
 int tally_expect_primary(struct tally *t, const char *code);
+/**
+ * Adds the outcome ("P", "F" or "E") a perspective reported to t. Returns false, changing
+ * nothing, when the code is not expected (not in the cohort, not the primary) or already
+ * reported, or the outcome is not one of those letters.
+ */
+bool tally_add(struct tally *t, const char *code, const char *outcome);
+/** The letter lua/record stores for an outcome ("P", "F", "E"; "-" when not reported). */
+const char *tally_letter(enum quorum_outcome o);
 /** quorum_evaluate over the members, combined with the primary's outcome when there is one. */
 enum quorum_verdict tally_judge(const struct tally *t, bool final);
 /** True when the perspectives disagree: some passed and some did not (an anomaly). */

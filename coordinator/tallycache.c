@@ -112,37 +112,11 @@ void tallycache_note(struct tallycache *c, const char *rid, uint32_t attempt, co
                      const char *outcome)
 {
     struct tallycache_entry *e = tallycache_find(c, rid);
-    if (e != NULL && e->attempt == attempt) (void)tallycache_add(&e->t, code, outcome);
+    if (e != NULL && e->attempt == attempt) (void)tally_add(&e->t, code, outcome);
 }
 
 void tallycache_drop(struct tallycache *c, const char *rid)
 {
     struct tallycache_entry *e = tallycache_find(c, rid);
     if (e != NULL) tallycache_remove(c, e);
-}
-
-bool tallycache_add(struct tally *t, const char *code, const char *outcome)
-{
-    enum quorum_outcome o;
-
-    switch (outcome[0]) {
-    case 'P': o = QUORUM_OUTCOME_PASSED; break;
-    case 'F': o = QUORUM_OUTCOME_FAILED; break;
-    case 'E': o = QUORUM_OUTCOME_ERROR; break;
-    default: return false;
-    }
-    if (t->has_primary && strcmp(code, t->primary) == 0) {
-        if (t->primary_outcome != QUORUM_OUTCOME_PENDING) return false;
-        t->primary_outcome = o;
-        t->count++;
-        return true;
-    }
-    for (int i = 0; i < t->n; i++) {
-        if (strcmp(t->codes[i], code) != 0) continue;
-        if (t->members[i].outcome != QUORUM_OUTCOME_PENDING) return false;
-        t->members[i].outcome = o;
-        t->count++;
-        return true;
-    }
-    return false;
 }

@@ -27,16 +27,9 @@ bool tallycache_get(struct tallycache *c, const char *rid, uint32_t attempt, str
  */
 void tallycache_merge(struct tallycache *c, const char *rid, uint32_t attempt,
                       const struct tally *t);
-/** Notes an outcome being recorded for rid's attempt (when there is an entry for it). */
+/** Notes an outcome being recorded for rid's attempt (when there is an entry for it; tally_add). */
 void tallycache_note(struct tallycache *c, const char *rid, uint32_t attempt, const char *code,
                      const char *outcome);
 /** Forgets rid (any attempt). */
 void tallycache_drop(struct tallycache *c, const char *rid);
-/**
- * Adds the outcome ("P", "F" or "E") a perspective is about to record to t. Returns false when
- * the prediction is unsafe: the code is not expected (not in the cohort, not the primary) or
- * already reported.
- */
-bool tallycache_add(struct tally *t, const char *code, const char *outcome);
-
 #endif

@@ -1,7 +1,8 @@
 /*
  * Tests for coordinator/tally.c: tally_parse over hand-built hiredis reply trees shaped like
- * the lua/record.lua and lua/tally.lua replies (valid ones and every kind of corruption), and
- * tally_judge / tally_reason on the parsed result.
+ * the lua/record.lua and lua/tally.lua replies (valid ones and every kind of corruption),
+ * tally_judge / tally_reason on the parsed result, and a tally built at admission (tally_init)
+ * that outcomes are added to (tally_add).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -315,6 +316,54 @@ static void test_parse_primary(void **state)
     assert_true(tally_all_reported(&t));
 }
 
+/* A tally built as the coordinator seeds it at admission: cohort a,b,c (n 3, q 2). */
+static void seed(struct tally *t, bool primary)
+{
+    assert_int_equal(tally_init(t, TALLY_OPEN, 3, 2, "a,b,c", "0,1,2", 5000), 0);
+    if (primary) assert_int_equal(tally_expect_primary(t, "pr"), 0);
+}
+
+static void test_init_checks_the_cohort(void **state)
+{
+    struct tally t;
+    (void)state;
+    assert_int_equal(tally_init(&t, TALLY_OPEN, 2, 2, "a,b,c", "0,1,2", 1), -1);
+    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 2, "a,b,c", "0,1", 1), -1);
+    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 2, "a,b,c", "0,1,9", 1), -1);
+    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 0, "a,b,c", "0,1,2", 1), -1);
+    seed(&t, true);
+    assert_int_equal(t.count, 0);
+    assert_true(t.has_primary);
+    assert_int_equal(t.primary_outcome, QUORUM_OUTCOME_PENDING);
+    assert_int_equal(tally_expect_primary(&t, "pr"), -1); /* one primary */
+    seed(&t, false);
+    assert_int_equal(tally_expect_primary(&t, "b"), -1); /* a member cannot be the primary */
+}
+
+static void test_add_predicts_and_refuses(void **state)
+{
+    struct tally t;
+    (void)state;
+    seed(&t, true);
+    assert_true(tally_add(&t, "a", "P"));
+    assert_true(tally_add(&t, "pr", "E"));
+    assert_false(tally_add(&t, "a", "P"));  /* already reported: a duplicate */
+    assert_false(tally_add(&t, "x", "P"));  /* not in the cohort */
+    assert_false(tally_add(&t, "b", "?"));  /* not an outcome */
+    assert_false(tally_add(&t, "pr", "P")); /* the primary reported already */
+    assert_false(tally_all_reported(&t));
+    assert_true(tally_add(&t, "b", "P"));
+    assert_true(tally_add(&t, "c", "F"));
+    assert_int_equal(t.count, 4);
+    assert_true(tally_all_reported(&t));
+    assert_int_equal(t.members[2].outcome, QUORUM_OUTCOME_FAILED);
+    assert_int_equal(t.primary_outcome, QUORUM_OUTCOME_ERROR);
+    assert_string_equal(tally_letter(t.members[0].outcome), "P");
+    assert_string_equal(tally_letter(t.members[2].outcome), "F");
+    assert_string_equal(tally_letter(t.primary_outcome), "E");
+    assert_string_equal(tally_letter(QUORUM_OUTCOME_PENDING), "-");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_parse_non_string_elements),
         cmocka_unit_test(test_judge_and_reason),
         cmocka_unit_test(test_parse_primary),
+        cmocka_unit_test(test_init_checks_the_cohort),
+        cmocka_unit_test(test_add_predicts_and_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
- * Tests for coordinator/tallycache.c (and tally_init): predicting the tally a lua/record call
- * leaves (outcomes added, foreign or repeated perspectives refused), merging a tally read from
- * Redis with outcomes still on the wire, FIFO eviction at the cap, attempts, a NULL cache.
+ * Tests for coordinator/tallycache.c: storing the tally a lua/record call will leave, merging a
+ * tally read from Redis with outcomes still on the wire, FIFO eviction at the cap, attempts,
+ * a NULL cache.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,43 +18,6 @@ static void seed(struct tally *t, bool primary)
 {
     assert_int_equal(tally_init(t, TALLY_OPEN, 3, 2, "a,b,c", "0,1,2", 5000), 0);
     if (primary) assert_int_equal(tally_expect_primary(t, "pr"), 0);
-}
-
-static void test_init_checks_the_cohort(void **state)
-{
-    struct tally t;
-    (void)state;
-    assert_int_equal(tally_init(&t, TALLY_OPEN, 2, 2, "a,b,c", "0,1,2", 1), -1);
-    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 2, "a,b,c", "0,1", 1), -1);
-    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 2, "a,b,c", "0,1,9", 1), -1);
-    assert_int_equal(tally_init(&t, TALLY_OPEN, 3, 0, "a,b,c", "0,1,2", 1), -1);
-    seed(&t, true);
-    assert_int_equal(t.count, 0);
-    assert_true(t.has_primary);
-    assert_int_equal(t.primary_outcome, QUORUM_OUTCOME_PENDING);
-    assert_int_equal(tally_expect_primary(&t, "pr"), -1); /* one primary */
-    seed(&t, false);
-    assert_int_equal(tally_expect_primary(&t, "b"), -1); /* a member cannot be the primary */
-}
-
-static void test_add_predicts_and_refuses(void **state)
-{
-    struct tally t;
-    (void)state;
-    seed(&t, true);
-    assert_true(tallycache_add(&t, "a", "P"));
-    assert_true(tallycache_add(&t, "pr", "E"));
-    assert_false(tallycache_add(&t, "a", "P"));  /* already reported: a duplicate */
-    assert_false(tallycache_add(&t, "x", "P"));  /* not in the cohort */
-    assert_false(tallycache_add(&t, "b", "?"));  /* not an outcome */
-    assert_false(tallycache_add(&t, "pr", "P")); /* the primary reported already */
-    assert_false(tally_all_reported(&t));
-    assert_true(tallycache_add(&t, "b", "P"));
-    assert_true(tallycache_add(&t, "c", "F"));
-    assert_int_equal(t.count, 4);
-    assert_true(tally_all_reported(&t));
-    assert_int_equal(t.members[2].outcome, QUORUM_OUTCOME_FAILED);
-    assert_int_equal(t.primary_outcome, QUORUM_OUTCOME_ERROR);
 }
 
 static void test_get_put_drop_and_attempts(void **state)
@@ -94,8 +57,8 @@ static void test_merge_keeps_outcomes_on_the_wire(void **state)
     tallycache_note(c, "r1", 1, "b", "P");
     /* the first reply: Redis stored a, and c (another reducer's), not yet pr or b */
     reply = t;
-    assert_true(tallycache_add(&reply, "a", "P"));
-    assert_true(tallycache_add(&reply, "c", "E"));
+    assert_true(tally_add(&reply, "a", "P"));
+    assert_true(tally_add(&reply, "c", "E"));
     reply.state = TALLY_DECIDED;
     tallycache_merge(c, "r1", 1, &reply);
     assert_true(tallycache_get(c, "r1", 1, &got));
@@ -108,7 +71,7 @@ static void test_merge_keeps_outcomes_on_the_wire(void **state)
     tallycache_put(c, "r2", 1, &t);
     tallycache_note(c, "r2", 1, "a", "P");
     reply = t;
-    assert_true(tallycache_add(&reply, "a", "F"));
+    assert_true(tally_add(&reply, "a", "F"));
     tallycache_merge(c, "r2", 1, &reply);
     assert_true(tallycache_get(c, "r2", 1, &got));
     assert_int_equal(got.members[0].outcome, QUORUM_OUTCOME_FAILED);
@@ -167,8 +130,6 @@ static void test_null_cache_holds_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_checks_the_cohort),
-        cmocka_unit_test(test_add_predicts_and_refuses),
         cmocka_unit_test(test_get_put_drop_and_attempts),
         cmocka_unit_test(test_merge_keeps_outcomes_on_the_wire),
         cmocka_unit_test(test_fifo_eviction),
