@@ -27,6 +27,7 @@
 #include "msg.h"
 #include "pending.h"
 #include "quorum.h"
+#include "record_echo.h"
 #include "record_render.h"
 #include "reqview.h"
 #include "request.h"
@@ -359,6 +360,13 @@ static void api_expect_tally(struct coord *co, const char *rid, const char *code
     tallycache_put(co->tallies, rid, 1, &t);
 }
 
+/* Appends one field and its value to the request record's HSET argv (api_admit sizes it). */
+static void api_hset_add(const char **argv, int *n, const char *field, const char *value)
+{
+    argv[(*n)++] = field;
+    argv[(*n)++] = value;
+}
+
 static void api_admit(struct coord *co, struct evhttp_request *req, struct api_request *ar,
                       const struct cohort *cohort)
 {
@@ -370,11 +378,11 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     char rirs[COHORT_MAX * 4], n_s[8], q_s[8], dl_s[24], now_s[24], ttl_s[24];
     char ma_s[8], bud_s[16];
     struct jobs_attempt job;
-    json_t *echo = response_echo_new(ar, 1);
-    char *echo_s = jsonout_dumps(echo, NULL);
+    char *echo_s = record_echo_compact(ar);
+    const char *hset[40];
+    int nh = 0;
     int64_t now = clock_now_ms();
 
-    json_decref(echo);
     util_random_bytes(rnd, sizeof(rnd));
     util_hex_encode(rnd, sizeof(rnd), h->entry.rid);
     h->co = co;
@@ -408,19 +416,33 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     h->refs += h->outstanding;
     /* argv commands: hiredis formats them several times faster than printf-style ones */
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    const char *hset[] = {
-        "HSET", req_key, "state", "open", "attempt", "1", "cohort", codes, "rirs", rirs,
-        "n", n_s, "q", q_s, "deadline", dl_s, "holder", co->id,
-        "check_type", check_type_name(ar->check_type), "target", ar->target_raw,
-        "trace", ar->trace_id ? ar->trace_id : "", "created", now_s,
-        "echo", echo_s ? echo_s : "{}", "max_attempts", ma_s, "budget", bud_s,
-        "jtarget", ar->target, "wildcard", ar->wildcard ? "1" : "0",
-        "primary", primary != NULL ? primary->code : ""};
+    /* fields with nothing to say are left out (every reader takes absent as the default):
+     * per in-flight validation, each byte here is one byte of Redis memory */
+    api_hset_add(hset, &nh, "HSET", req_key);
+    api_hset_add(hset, &nh, "state", "open");
+    api_hset_add(hset, &nh, "attempt", "1");
+    api_hset_add(hset, &nh, "cohort", codes);
+    api_hset_add(hset, &nh, "rirs", rirs);
+    api_hset_add(hset, &nh, "n", n_s);
+    api_hset_add(hset, &nh, "q", q_s);
+    api_hset_add(hset, &nh, "deadline", dl_s);
+    api_hset_add(hset, &nh, "holder", co->id);
+    api_hset_add(hset, &nh, "check_type", check_type_name(ar->check_type));
+    api_hset_add(hset, &nh, "target", ar->target_raw);
+    if (ar->trace_id != NULL && ar->trace_id[0] != '\0')
+        api_hset_add(hset, &nh, "trace", ar->trace_id);
+    api_hset_add(hset, &nh, "created", now_s);
+    api_hset_add(hset, &nh, "echo", echo_s ? echo_s : "{}");
+    api_hset_add(hset, &nh, "max_attempts", ma_s);
+    api_hset_add(hset, &nh, "budget", bud_s);
+    if (strcmp(ar->target, ar->target_raw) != 0) /* absent: the same as "target" */
+        api_hset_add(hset, &nh, "jtarget", ar->target);
+    if (ar->wildcard) api_hset_add(hset, &nh, "wildcard", "1");
+    if (primary != NULL) api_hset_add(hset, &nh, "primary", primary->code);
     const char *pexpire[] = {"PEXPIRE", req_key, ttl_s};
     const char *zadd[] = {"ZADD", co->due_key, dl_s, h->entry.rid};
     redis_client_commandargv(co->cmd, held_admit_cb, h, 0, 1, multi, NULL);
-    redis_client_commandargv(co->cmd, held_admit_cb, h, 0, (int)MPIC_ARRAY_LEN(hset), hset,
-                             NULL);
+    redis_client_commandargv(co->cmd, held_admit_cb, h, 0, nh, hset, NULL);
     redis_client_commandargv(co->cmd, held_admit_cb, h, 0, 3, pexpire, NULL);
     redis_client_commandargv(co->cmd, held_admit_cb, h, 0, 1, exec, NULL);
     redis_client_commandargv(co->cmd, held_admit_cb, h, 0, 4, zadd, NULL);

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "perspective.h"
+#include "record_echo.h"
 #include "record_render.h"
 #include "reqview.h"
 #include "util.h"
@@ -200,15 +201,9 @@ static json_t *audit_build_attempt(const char *rid, const json_t *req, const jso
     return rec;
 }
 
-/* The record's echo parsed (new reference), or NULL. */
-static json_t *audit_parse_echo(const json_t *req)
-{
-    return field(req, "echo") != NULL ? json_loads(field(req, "echo"), 0, NULL) : NULL;
-}
-
 json_t *audit_build(const char *rid, const json_t *req, const json_t *res)
 {
-    json_t *echo = audit_parse_echo(req);
+    json_t *echo = record_echo_load(req);
     json_t *rec = audit_build_echo(rid, req, echo, res);
 
     json_decref(echo);
@@ -242,7 +237,7 @@ static json_t *audit_build_retried_echo(const char *rid, const json_t *req, cons
 json_t *audit_build_retried(const char *rid, const json_t *req, int attempt,
                             const json_t *prev)
 {
-    json_t *echo = audit_parse_echo(req);
+    json_t *echo = record_echo_load(req);
     json_t *rec = audit_build_retried_echo(rid, req, echo, attempt, prev);
 
     json_decref(echo);

@@ -12,6 +12,7 @@
 
 #include "cohort.h"
 #include "perspective.h"
+#include "record_echo.h"
 #include "response.h"
 #include "util.h"
 
@@ -130,8 +131,7 @@ static json_t *render_primary(const json_t *req, const json_t *echo, const json_
 json_t *record_render_response(const json_t *req, const json_t *res, const json_t *prev,
                                char *err, size_t errlen)
 {
-    const char *echo_s = field(req, "echo");
-    json_t *echo = echo_s != NULL ? json_loads(echo_s, 0, NULL) : NULL;
+    json_t *echo = record_echo_load(req);
     json_t *body = record_render_response_echo(req, echo, res, prev, err, errlen);
 
     json_decref(echo);

@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
+#include "record_echo.h"
 #include "util.h"
 
 struct reqview_op {
@@ -36,11 +37,8 @@ static void reqview_note_failure(struct reqview_op *op, const redisReply *reply,
 
 static void reqview_step(struct reqview_op *op)
 {
-    const char *echo;
-
     if (--op->outstanding > 0) return;
-    if (!op->failed && (echo = reqview_field(&op->v, "echo")) != NULL)
-        op->v.echo = json_loads(echo, 0, NULL);
+    if (!op->failed) op->v.echo = record_echo_load(op->v.req);
     op->cb(op->arg, op->failed ? NULL : &op->v, op->err);
     json_decref(op->v.req);
     json_decref(op->v.res);

@@ -17,8 +17,9 @@ struct reqview {
     json_t *res; /* {perspective code: CheckResponse object} of the results stored so far */
     json_t *prev; /* earlier failed attempts: {"<A>": {"cohort": "a,b", "anomalous": bool,
                      "results": {code: CheckResponse}}} (empty object when none) */
-    json_t *echo; /* the record's "echo" field parsed once for every consumer of the view
-                     (render, audit, metrics); NULL when absent or not valid JSON. Read only. */
+    json_t *echo; /* the record's full echo (record_echo_load), built once for every consumer
+                     of the view (render, audit, metrics); NULL when the record has none or
+                     it is not valid. Read only. */
 };
 
 /**

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "log.h"
 #include "msg.h"
+#include "record_echo.h"
 #include "util.h"
 
 #define VERDICT_WATCH_MAX_ERRORS 4      /* errors copied per perspective into an alert */
@@ -31,8 +32,7 @@ static int64_t verdict_watch_int(const json_t *req, const char *field, int64_t d
 int verdict_watch_analyze(const json_t *req, const json_t *res, int64_t now_ms,
                           struct verdict_analysis *a)
 {
-    const char *echo_s = json_string_value(json_object_get(req, "echo"));
-    json_t *echo = echo_s ? json_loads(echo_s, 0, NULL) : NULL;
+    json_t *echo = record_echo_load(req);
     int rc = verdict_watch_analyze_echo(req, echo, res, now_ms, a);
 
     json_decref(echo);

@@ -127,7 +127,8 @@ def test_retry_survives_the_death_of_its_coordinator(make_fleet, knot_honest):
 def test_target_cooldown_rejects_then_admits(make_fleet, knot_honest):
     fleet = make_fleet(mpiclab.uniform_workers(knot_honest.address), name="cooldown",
                        coordinator={"target_cooldown_ms": 4000})
-    resp = fleet.post(caa_body("deny.mpic.test"))
+    # written differently: the cooldown is the normalized name's (the record's "jtarget")
+    resp = fleet.post(caa_body("Deny.MPIC.test."))
     assert expect_200(resp)["is_valid"] is False
     until = int(resp.headers["X-Mpic-Cooldown-Until"])
     assert until > time.time() * 1000
@@ -147,3 +148,49 @@ def test_target_cooldown_rejects_then_admits(make_fleet, knot_honest):
     mpiclab.wait_until(lambda: not r.exists(f"{fleet.key_prefix}:cooldown:{{deny.mpic.test}}"),
                        15.0, "the cooldown to expire")
     assert fleet.post(caa_body("deny.mpic.test")).status == 200
+
+
+def test_retry_of_a_wildcard_target_written_differently(fleet):
+    """The record keeps the target as given and, only because it differs, the normalized one
+    ("jtarget") with the wildcard flag; the retry's jobs check the normalized name."""
+    given = "*.Deny.MPIC.test."
+    rid = submit(fleet, caa_body(given, orchestration={"perspective_count": 4,
+                                                       "max_attempts": 2}))
+    body = expect_200(poll_done(fleet, rid, timeout=60))
+    assert body["domain_or_ip_target"] == given
+    assert body["actual_orchestration_parameters"]["attempt_count"] == 2
+    assert body["is_valid"] is False
+    for attempt in (body["perspectives"], body["previous_attempt_results"][0]):
+        # an attempt is decided once its quorum is out of reach: stragglers may not report
+        done = [p["check_response"] for p in attempt if p["check_response"]["check_completed"]]
+        assert len(done) >= 2, attempt
+        for cr in done:
+            assert cr["details"]["found_at"] == "deny.mpic.test", cr
+            assert cr["errors"][0]["error_type"] == "mpic_error:caa_checker:not_permitted", cr
+    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port, decode_responses=True)
+    rec = r.hgetall(f"{fleet.key_prefix}:{{{rid}}}:req")
+    assert rec["target"] == given and rec["jtarget"] == "deny.mpic.test"
+    assert rec["wildcard"] == "1"
+
+
+def test_request_record_leaves_out_what_it_need_not_say(fleet):
+    """Per in-flight validation every record byte is Redis memory: no empty trace, no primary
+    when there is none, no jtarget equal to target, no wildcard flag for a plain name, and an
+    echo holding only what the other fields do not (the answer still echoes everything)."""
+    rid = submit(fleet, caa_body("permit.mpic.test", orchestration={"perspective_count": 4}))
+    body = expect_200(poll_done(fleet, rid))
+    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port, decode_responses=True)
+    rec = r.hgetall(f"{fleet.key_prefix}:{{{rid}}}:req")
+    for absent in ("trace", "primary", "jtarget", "wildcard"):
+        assert absent not in rec, (absent, rec)
+    import json
+    assert json.loads(rec["echo"]) == {
+        "request_orchestration_parameters": body["request_orchestration_parameters"],
+        "caa_check_parameters": body["caa_check_parameters"]}
+    assert body["domain_or_ip_target"] == "permit.mpic.test"
+    assert body["trace_identifier"] is None
+    assert body["actual_orchestration_parameters"] == {"perspective_count": 4,
+                                                       "quorum_count": 3, "attempt_count": 1}
+    # a trace identifier is kept, and echoed
+    traced = expect_200(fleet.post(caa_body("permit.mpic.test", trace_identifier="tr-9")))
+    assert traced["trace_identifier"] == "tr-9"
