@@ -71,6 +71,27 @@ static int msg_finish(msgpack_sbuffer *sb, char **out, size_t *outlen)
     return 0;
 }
 
+/*
+ * A job's check parameters: an object's keys whose value is null are left out (every check
+ * reads an absent key as null), which is 15-25 bytes per null in each of a validation's jobs.
+ */
+static int msg_pack_params(msgpack_packer *pk, const json_t *params)
+{
+    const char *key;
+    json_t *val;
+    size_t n = 0;
+
+    if (!json_is_object(params)) return mpjson_pack(pk, params);
+    json_object_foreach((json_t *)params, key, val) n += json_is_null(val) ? 0 : 1;
+    msgpack_pack_map(pk, n);
+    json_object_foreach((json_t *)params, key, val) {
+        if (json_is_null(val)) continue;
+        msg_pack_key(pk, key);
+        if (mpjson_pack(pk, val) != 0) return -1;
+    }
+    return 0;
+}
+
 /* The job as a msgpack map; with_header adds the fields a sealed header carries. */
 static int msg_job_pack(const struct msg_job *job, bool with_header, char **out, size_t *outlen)
 {
@@ -97,7 +118,7 @@ static int msg_job_pack(const struct msg_job *job, bool with_header, char **out,
     }
     if (tid) msg_pack_str(&pk, "tid", job->trace_id);
     msg_pack_key(&pk, "prm");
-    if (job->params == NULL || mpjson_pack(&pk, job->params) != 0) {
+    if (job->params == NULL || msg_pack_params(&pk, job->params) != 0) {
         msgpack_sbuffer_destroy(&sb);
         return -1;
     }

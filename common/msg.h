@@ -35,7 +35,8 @@ struct msg_job {
     bool wildcard;       /* the request target started with "*." */
     int64_t deadline_ms; /* epoch ms; a result after this is useless */
     char *trace_id;      /* NULL when absent */
-    json_t *params;      /* caa_check_parameters or dcv_check_parameters (defaults filled in) */
+    json_t *params;      /* caa_check_parameters or dcv_check_parameters (defaults filled in);
+                            encoding leaves out its top-level keys whose value is null */
 };
 
 struct msg_result {
