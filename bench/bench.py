@@ -545,12 +545,15 @@ class Bench:
         workers = [p for procs in self.fleet.workers.values() for p in procs]
         self.rcli.execute_command("MEMORY", "PURGE")
         used0 = self.rcli.info("memory")["used_memory"]
+        split0 = self.redis_memory_split()
         c0, w0 = rss_kb(coord.pid), [rss_kb(p.pid) for p in workers]
         send_rate = n / 2.0
         lg = self.run_loadgen("memory/held", "http01", rate=send_rate, conns=n + 10,
                               duration=2.0, warmup=0, background=True, drain=hold + 40)
         time.sleep(2.0 + min(hold / 2, 5.0))
         used1 = self.rcli.info("memory")["used_memory"]
+        split1 = self.redis_memory_split()
+        split = {k: split1[k] - split0[k] for k in split0}
         c1, w1 = rss_kb(coord.pid), [rss_kb(p.pid) for p in workers]
         keys = self.redis_breakdown()
         out, _ = lg.communicate(timeout=hold + 120)
@@ -558,6 +561,8 @@ class Bench:
         rec = {"scenario": "memory_inflight", "inflight": n, "hold_s": hold,
                "redis_used_memory_delta": used1 - used0,
                "redis_bytes_per_inflight_validation": (used1 - used0) / n,
+               "redis_split_delta": split,
+               "redis_dataset_bytes_per_inflight_validation": split["dataset"] / n,
                "coordinator_rss_kb": c1, "coordinator_rss_delta_kb": c1 - c0,
                "coordinator_bytes_per_inflight_request": (c1 - c0) * 1024 / n,
                "worker_rss_kb_max": max(w1), "worker_rss_delta_kb_max":
@@ -568,6 +573,9 @@ class Bench:
         self.emit(rec)
         self.say(f"redis used_memory +{(used1 - used0) / 1024:.0f} KiB = "
                  f"{rec['redis_bytes_per_inflight_validation']:.0f} B per in-flight validation",
+                 f"  of which data (keys and values) {split['dataset'] / n:.0f} B, connection "
+                 f"buffers {split['clients'] / n:.0f} B (grown once per connection, not per "
+                 f"validation), key tables {split['tables'] / n:.0f} B",
                  f"coordinator RSS {c0 / 1024:.1f} -> {c1 / 1024:.1f} MiB = "
                  f"{rec['coordinator_bytes_per_inflight_request']:.0f} B per in-flight request",
                  f"worker RSS (largest) {max(w1) / 1024:.1f} MiB with {n} checks in flight = "
@@ -595,6 +603,16 @@ class Bench:
                  f"{d['failed']}, incomplete {d['incomplete']}, unanswered {d['unanswered']})")
         self.caa_engine_memory(caa_job, direct_n, hold)
         self.nginx.set_slow_delay(0.05)
+
+    def redis_memory_split(self):
+        """Redis MEMORY STATS in three parts: the data itself (dataset.bytes), the client
+        connections' query and reply buffers, and the rest of the overhead (mostly the main
+        dict and expires tables)."""
+        st = self.rcli.execute_command("MEMORY", "STATS")
+        st = dict(zip(st[::2], st[1::2]))
+        clients = int(st[b"clients.normal"]) + int(st.get(b"clients.slaves", 0))
+        return {"dataset": int(st[b"dataset.bytes"]), "clients": clients,
+                "tables": int(st[b"overhead.total"]) - clients}
 
     def caa_engine_memory(self, job, direct_n, hold):
         """The check engine at direct_n concurrent CAA checks whose DNS answers never come (a
