@@ -435,8 +435,9 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     api_hset_add(hset, &nh, "echo", echo_s ? echo_s : "{}");
     api_hset_add(hset, &nh, "max_attempts", ma_s);
     api_hset_add(hset, &nh, "budget", bud_s);
-    if (strcmp(ar->target, ar->target_raw) != 0) /* absent: the same as "target" */
-        api_hset_add(hset, &nh, "jtarget", ar->target);
+    /* always written, also when it equals "target": retries and cooldowns of coordinators
+     * from before the compact record read it */
+    api_hset_add(hset, &nh, "jtarget", ar->target);
     if (ar->wildcard) api_hset_add(hset, &nh, "wildcard", "1");
     if (primary != NULL) api_hset_add(hset, &nh, "primary", primary->code);
     const char *pexpire[] = {"PEXPIRE", req_key, ttl_s};

@@ -49,17 +49,11 @@ static const char *field(const json_t *record, const char *name)
     return json_string_value(json_object_get(record, name));
 }
 
-/* The normalized target: "jtarget", absent from the record when it equals "target". */
-static const char *cooldown_target(const json_t *record)
-{
-    return field(record, "jtarget") != NULL ? field(record, "jtarget") : field(record, "target");
-}
-
 static bool cooldown_applies(const struct coord *co, const json_t *record)
 {
     const char *verdict = field(record, "verdict");
     return co->cfg->target_cooldown_ms > 0 && verdict != NULL && strcmp(verdict, "invalid") == 0 &&
-           cooldown_target(record) != NULL;
+           field(record, "jtarget") != NULL;
 }
 
 void cooldown_note(struct coord *co, const json_t *record)
@@ -68,7 +62,7 @@ void cooldown_note(struct coord *co, const json_t *record)
     const char *since = field(record, "replied_at");
 
     if (!cooldown_applies(co, record)) return;
-    keys_cooldown(key, sizeof(key), co->cfg->key_prefix, cooldown_target(record));
+    keys_cooldown(key, sizeof(key), co->cfg->key_prefix, field(record, "jtarget"));
     snprintf(px, sizeof(px), "%d", co->cfg->target_cooldown_ms);
     redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "SET %s %s PX %s", key,
                          since ? since : "0", px);

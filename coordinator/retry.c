@@ -28,7 +28,7 @@ enum retry_state {
 /* The HMGET fields, in order. */
 enum retry_field {
     RF_STATE, RF_ATTEMPT, RF_RETRY_AT, RF_N, RF_JTARGET, RF_WILDCARD, RF_BUDGET, RF_TRACE,
-    RF_ECHO, RF_CHECK_TYPE, RF_TARGET, RF_COUNT
+    RF_ECHO, RF_CHECK_TYPE, RF_COUNT
 };
 
 struct retry_op {
@@ -106,12 +106,6 @@ static const char *rf(const redisReply *r, enum retry_field f)
     return e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
-/* The normalized target the jobs check: "jtarget", absent when it equals "target". */
-static const char *retry_jtarget(const redisReply *r)
-{
-    return rf(r, RF_JTARGET) != NULL ? rf(r, RF_JTARGET) : rf(r, RF_TARGET);
-}
-
 /* called by redis_client with the HMGET of the request record */
 static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -135,7 +129,7 @@ static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
         return;
     }
     if (rf(reply, RF_ATTEMPT) == NULL || rf(reply, RF_RETRY_AT) == NULL ||
-        rf(reply, RF_N) == NULL || retry_jtarget(reply) == NULL ||
+        rf(reply, RF_N) == NULL || rf(reply, RF_JTARGET) == NULL ||
         rf(reply, RF_BUDGET) == NULL || rf(reply, RF_ECHO) == NULL ||
         rf(reply, RF_CHECK_TYPE) == NULL ||
         util_parse_int64(rf(reply, RF_ATTEMPT), 1, 100, &attempt) != 0 ||
@@ -156,7 +150,7 @@ static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
     op->echo = json_loads(rf(reply, RF_ECHO), 0, NULL);
     params_key = op->job.check_type == CHECK_TYPE_CAA ? "caa_check_parameters"
                                                       : "dcv_check_parameters";
-    util_strlcpy(op->target, retry_jtarget(reply), sizeof(op->target));
+    util_strlcpy(op->target, rf(reply, RF_JTARGET), sizeof(op->target));
     util_strlcpy(op->trace, rf(reply, RF_TRACE) ? rf(reply, RF_TRACE) : "", sizeof(op->trace));
     if (op->echo == NULL || json_object_get(op->echo, params_key) == NULL ||
         cohort_select_remote(cfg->perspectives, cfg->nperspectives, jobs_primary_index(cfg),
@@ -204,6 +198,6 @@ void retry_advance(struct coord *co, const char *rid, retry_done_cb cb, void *ar
     keys_req(op->req_key, sizeof(op->req_key), co->cfg->key_prefix, rid);
     redis_client_command(co->cmd, retry_read_cb, op, 0,
                          "HMGET %s state attempt retry_at n jtarget wildcard budget trace echo "
-                         "check_type target",
+                         "check_type",
                          op->req_key);
 }

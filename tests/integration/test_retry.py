@@ -151,8 +151,8 @@ def test_target_cooldown_rejects_then_admits(make_fleet, knot_honest):
 
 
 def test_retry_of_a_wildcard_target_written_differently(fleet):
-    """The record keeps the target as given and, only because it differs, the normalized one
-    ("jtarget") with the wildcard flag; the retry's jobs check the normalized name."""
+    """The record keeps the target as given, the normalized one ("jtarget") and the wildcard
+    flag; the retry's jobs check the normalized name."""
     given = "*.Deny.MPIC.test."
     rid = submit(fleet, caa_body(given, orchestration={"perspective_count": 4,
                                                        "max_attempts": 2}))
@@ -175,14 +175,15 @@ def test_retry_of_a_wildcard_target_written_differently(fleet):
 
 def test_request_record_leaves_out_what_it_need_not_say(fleet):
     """Per in-flight validation every record byte is Redis memory: no empty trace, no primary
-    when there is none, no jtarget equal to target, no wildcard flag for a plain name, and an
-    echo holding only what the other fields do not (the answer still echoes everything)."""
+    when there is none, no wildcard flag for a plain name, and an echo holding only what the
+    other fields do not (the answer still echoes everything)."""
     rid = submit(fleet, caa_body("permit.mpic.test", orchestration={"perspective_count": 4}))
     body = expect_200(poll_done(fleet, rid))
     r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port, decode_responses=True)
     rec = r.hgetall(f"{fleet.key_prefix}:{{{rid}}}:req")
-    for absent in ("trace", "primary", "jtarget", "wildcard"):
+    for absent in ("trace", "primary", "wildcard"):
         assert absent not in rec, (absent, rec)
+    assert rec["jtarget"] == rec["target"] == "permit.mpic.test"
     import json
     assert json.loads(rec["echo"]) == {
         "request_orchestration_parameters": body["request_orchestration_parameters"],
