@@ -1,7 +1,8 @@
 /*
  * Sealed envelopes (see seal.h). Layout, integers big-endian:
  *   "MPSL" | version u8 | dir u8 | key id u32 | expiry i64 | attempt u32 | check type u8 |
- *   rid len u8 | rid | perspective len u8 | perspective | nonce[12] | ciphertext | tag[16]
+ *   rid | perspective len u8 | perspective | nonce[12] | ciphertext | tag[16]
+ * rid: version 1, len u8 then the id's bytes; version 2, the 16 bytes of a 32-hex-digit id.
  * Everything before the nonce is the associated data. Parsing is bounds-checked and capped.
  */
 #include "seal.h"
@@ -195,17 +196,35 @@ static uint32_t seal_get32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Writes the header into out (NULL: only measure); returns its length. */
+/* The id's 16 bytes when it is 32 lowercase hex digits (version 2 can carry it); else -1
+ * (uppercase digits would not read back the same). */
+static int seal_rid_pack(const char *rid, unsigned char raw[SEAL_RID_RAW_BYTES])
+{
+    if (strlen(rid) != 2 * SEAL_RID_RAW_BYTES) return -1;
+    for (size_t i = 0; i < 2 * SEAL_RID_RAW_BYTES; i++) {
+        int v = rid[i] >= 'A' && rid[i] <= 'F' ? -1 : seal_hexval(rid[i]);
+        if (v < 0) return -1;
+        if (i % 2 == 0)
+            raw[i / 2] = (unsigned char)(v << 4);
+        else
+            raw[i / 2] |= (unsigned char)v;
+    }
+    return 0;
+}
+
+/* Writes ad's header in version ad->version into out (NULL: only measure); returns its
+ * length. Version 2 requires an id seal_rid_pack accepts (seal_seal checks). */
 static size_t seal_write_header(const struct seal_ad *ad, unsigned char *out)
 {
     size_t rl = strlen(ad->rid), pl = strlen(ad->perspective);
+    size_t ridfield = ad->version == SEAL_VERSION_COMPACT_RID ? SEAL_RID_RAW_BYTES : 1 + rl;
     uint64_t exp = (uint64_t)ad->expiry_ms;
 
     if (out != NULL) {
         unsigned char *p = out;
         memcpy(p, SEAL_MAGIC, SEAL_MAGIC_LEN);
         p += SEAL_MAGIC_LEN;
-        *p++ = SEAL_VERSION;
+        *p++ = ad->version;
         *p++ = (unsigned char)ad->dir;
         seal_put32(p, ad->key_id);
         p += 4;
@@ -215,13 +234,17 @@ static size_t seal_write_header(const struct seal_ad *ad, unsigned char *out)
         seal_put32(p, ad->attempt);
         p += 4;
         *p++ = (unsigned char)ad->check_type;
-        *p++ = (unsigned char)rl;
-        memcpy(p, ad->rid, rl);
-        p += rl;
+        if (ad->version == SEAL_VERSION_COMPACT_RID) {
+            (void)seal_rid_pack(ad->rid, p);
+        } else {
+            *p = (unsigned char)rl;
+            memcpy(p + 1, ad->rid, rl);
+        }
+        p += ridfield;
         *p++ = (unsigned char)pl;
         memcpy(p, ad->perspective, pl);
     }
-    return SEAL_FIXED_HDR + 1 + rl + 1 + pl;
+    return SEAL_FIXED_HDR + ridfield + 1 + pl;
 }
 
 static bool seal_rid_valid(const char *rid, size_t len)
@@ -242,21 +265,30 @@ static size_t seal_parse_header(const unsigned char *b, size_t len, struct seal_
     size_t off = SEAL_FIXED_HDR, rl, pl;
     uint64_t exp;
 
-    if (len < SEAL_FIXED_HDR + 2 || b[SEAL_MAGIC_LEN] != SEAL_VERSION) return 0;
+    if (len < SEAL_FIXED_HDR + 2 ||
+        (b[SEAL_MAGIC_LEN] != SEAL_VERSION && b[SEAL_MAGIC_LEN] != SEAL_VERSION_COMPACT_RID))
+        return 0;
     if (b[5] != SEAL_DIR_JOB && b[5] != SEAL_DIR_RESULT) return 0;
     if (b[SEAL_FIXED_HDR - 1] != CHECK_TYPE_CAA && b[SEAL_FIXED_HDR - 1] != CHECK_TYPE_DCV)
         return 0;
+    ad->version = b[SEAL_MAGIC_LEN];
     ad->dir = (enum seal_dir)b[5];
     ad->key_id = seal_get32(b + 6);
     exp = (uint64_t)seal_get32(b + 10) << 32 | seal_get32(b + 14);
     ad->expiry_ms = (int64_t)exp;
     ad->attempt = seal_get32(b + 18);
     ad->check_type = (enum check_type)b[SEAL_FIXED_HDR - 1];
-    rl = b[off++];
-    if (off + rl + 1 > len || !seal_rid_valid((const char *)b + off, rl)) return 0;
-    memcpy(ad->rid, b + off, rl);
-    ad->rid[rl] = '\0';
-    off += rl;
+    if (ad->version == SEAL_VERSION_COMPACT_RID) {
+        if (off + SEAL_RID_RAW_BYTES + 1 > len) return 0;
+        util_hex_encode(b + off, SEAL_RID_RAW_BYTES, ad->rid);
+        off += SEAL_RID_RAW_BYTES;
+    } else {
+        rl = b[off++];
+        if (off + rl + 1 > len || !seal_rid_valid((const char *)b + off, rl)) return 0;
+        memcpy(ad->rid, b + off, rl);
+        ad->rid[rl] = '\0';
+        off += rl;
+    }
     pl = b[off++];
     if (pl == 0 || pl >= PERSPECTIVE_CODE_MAX || off + pl > len) goto bad;
     memcpy(ad->perspective, b + off, pl);
@@ -291,10 +323,17 @@ int seal_seal(const struct seal_keyring *kr, struct seal_ad *ad, const void *pt,
     size_t hl, total;
     int l1 = 0, l2 = 0;
 
+    unsigned char raw[SEAL_RID_RAW_BYTES];
+
     if (k == NULL || !seal_rid_valid(ad->rid, strlen(ad->rid)) ||
         !perspective_name_valid(ad->perspective) || ptlen > MSG_MAX_BYTES)
         return -1;
     ad->key_id = k->id;
+    /* jobs wait in Redis (17 bytes less each); results stay version 1, which coordinators
+     * from before version 2 read (upgrade order: workers first, docs/security.md) */
+    ad->version = ad->dir == SEAL_DIR_JOB && seal_rid_pack(ad->rid, raw) == 0
+                      ? SEAL_VERSION_COMPACT_RID
+                      : SEAL_VERSION;
     hl = seal_write_header(ad, NULL);
     total = hl + SEAL_NONCE_BYTES + ptlen + SEAL_TAG_BYTES;
     buf = util_xmalloc(total);

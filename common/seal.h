@@ -15,7 +15,9 @@
 #include "msg.h"
 #include "perspective.h"
 
-#define SEAL_VERSION 1
+#define SEAL_VERSION 1             /* request id as length + characters */
+#define SEAL_VERSION_COMPACT_RID 2 /* request id as the 16 bytes of its 32 hex digits (jobs) */
+#define SEAL_RID_RAW_BYTES 16
 #define SEAL_KEY_BYTES 32
 #define SEAL_NONCE_BYTES 12
 #define SEAL_TAG_BYTES 16
@@ -45,6 +47,7 @@ enum seal_status {
 
 /* The header fields, carried in clear and authenticated as associated data. */
 struct seal_ad {
+    uint8_t version;   /* set by seal_seal (jobs with a 32-hex-digit id: 2, else 1) and parsing */
     enum seal_dir dir;
     uint32_t key_id;
     int64_t expiry_ms; /* epoch ms; the envelope is rejected from then on */

@@ -197,10 +197,13 @@ SEAL_KEYS = {("us-east-1", 1): bytes(range(32)), ("us-east-1", 2): bytes(range(3
 
 
 def envelope(direction, perspective, key_id, plaintext, rid="0123456789abcdef0123456789abcdef",
-             attempt=1, check_type=0, expiry=1767225600000, nonce=bytes(12)):
+             attempt=1, check_type=0, expiry=1767225600000, nonce=bytes(12), version=1):
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-    ad = (b"MPSL" + struct.pack(">BBIqIB", 1, direction, key_id, expiry, attempt, check_type)
-          + bytes([len(rid)]) + rid.encode() + bytes([len(perspective)]) + perspective.encode())
+    # version 2 carries the request id as the 16 bytes of its hex digits
+    rid_f = bytes.fromhex(rid) if version == 2 else bytes([len(rid)]) + rid.encode()
+    ad = (b"MPSL" + struct.pack(">BBIqIB", version, direction, key_id, expiry, attempt,
+                                check_type)
+          + rid_f + bytes([len(perspective)]) + perspective.encode())
     key = SEAL_KEYS[(perspective, key_id)]
     return ad + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, ad)
 
@@ -213,8 +216,12 @@ def seal_seeds():
     good_res = envelope(2, "eu-west-1", 1, result(passed))
     tampered = bytearray(good_res)
     tampered[-20] ^= 1
+    good_job2 = envelope(1, "us-east-1", 1, job("caa", {"caa_domains": ["ca.test"]},
+                                                dl=1767225600000), version=2)
     return [
         good_job,
+        good_job2,
+        good_job2[:30],
         good_res,
         envelope(2, "us-east-1", 2, result(passed, p="us-east-1")),  # rotated key id
         envelope(2, "eu-west-1", 1, result(passed, att=2)),  # inner disagrees with header

@@ -55,10 +55,13 @@ def test_jobs_and_results_are_sealed(lab):
         for _id, fields in entries:
             assert fields[b"j"].startswith(b"MPSL"), fields
             assert TARGET.encode() not in fields[b"j"]
-            assert sealenv.parse(fields[b"j"])["dir"] == sealenv.DIR_JOB
+            h = sealenv.parse(fields[b"j"])
+            # jobs carry the request id as 16 bytes (version 2); results stay version 1
+            assert h["dir"] == sealenv.DIR_JOB and h["version"] == 2, h
+            assert h["rid"].encode() not in fields[b"j"]
     for env in lab["genuine"].values():
         h = sealenv.parse(env)
-        assert h["dir"] == sealenv.DIR_RESULT and h["key_id"] == 1
+        assert h["dir"] == sealenv.DIR_RESULT and h["key_id"] == 1 and h["version"] == 1
         assert b"check_passed" not in env
         # only the perspective's own key opens it
         plain = sealenv.open_(lab["fleet"].seal_keys[h["perspective"]][1], env)
@@ -211,3 +214,34 @@ def test_worker_refuses_unsealed_job(lab):
 
     mpiclab.wait_until(refused, 15.0, "the worker to refuse the unsealed job")
     assert r.xlen(lab["results"]) == n_results  # it never ran the check
+
+
+def test_worker_runs_jobs_sealed_in_either_version(lab):
+    """A job sealed in version 1 (by a coordinator from before the compact request id) runs
+    like a version 2 one: the worker answers both with a sealed result for that id."""
+    r, fleet = lab["redis"], lab["fleet"]
+    import msgpack
+    code = "us-east-1"
+    key = fleet.seal_keys[code][1]
+    deadline = int(time.time() * 1000) + 60000
+    rids = {1: "e" * 32, 2: "d" * 32}
+    start = r.xrevrange(lab["results"], count=1)[0][0]
+    for version, rid in rids.items():
+        body = msgpack.packb({"v": 1, "tgt": TARGET, "prm": {"caa_domains": ["ca.mpic.test"]}},
+                             use_bin_type=True)
+        env = sealenv.seal(key, sealenv.DIR_JOB, 1, deadline, 1, "caa", rid, code, body,
+                           version=version)
+        assert sealenv.parse(env)["version"] == version
+        r.xadd(f"{fleet.key_prefix}:jobs:{{{code}}}", {"j": env})
+
+    def answered():
+        got = {}
+        for _id, fields in r.xrange(lab["results"], min=b"(" + start):
+            h = sealenv.parse(fields[b"r"])
+            if h["rid"] in rids.values():
+                got[h["rid"]] = msgpack.unpackb(sealenv.open_(key, fields[b"r"]), raw=False)
+        return got if len(got) == 2 else None
+    got = mpiclab.wait_until(answered, 15.0, "results for both jobs")
+    for rid, res in got.items():
+        assert res["rid"] == rid and res["p"] == code, res
+        assert res["cr"]["check_completed"] is True, res

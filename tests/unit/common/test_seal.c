@@ -1,7 +1,8 @@
 /*
  * Tests for common/seal.c and common/sealmsg.c: round trip, every associated-data field
  * bound (a changed header byte never opens), a flipped byte at every position, unknown key
- * ids, rotation with two keys, expiry, truncated/oversized envelopes, key file permissions,
+ * ids, rotation with two keys, expiry, truncated/oversized envelopes, jobs' compact request
+ * id (version 2) beside version 1, key file permissions,
  * and the job/result wrappers (inner fields must repeat the header; unsealed input rejected).
  */
 #include <stdarg.h>
@@ -124,9 +125,7 @@ static void test_each_ad_field_is_bound(void **state)
         case 5: snprintf(changed.perspective, sizeof(changed.perspective), "%s", "pb"); break;
         }
         /* build the forged header with the same key and splice the original body in */
-        seal_or_die(kr, &changed, "payload", &dummy, &dlen);
-        assert_int_equal(dlen - strlen(changed.rid) - strlen(changed.perspective),
-                         len - strlen(ad.rid) - strlen(ad.perspective));
+        seal_or_die(kr, &changed, "payload", &dummy, &dlen); /* a job: version 2 header */
         size_t hl_new = dlen - SEAL_NONCE_BYTES - 7 - SEAL_TAG_BYTES;
         size_t hl_old = len - SEAL_NONCE_BYTES - 7 - SEAL_TAG_BYTES;
         flen = hl_new + (len - hl_old);
@@ -191,6 +190,65 @@ static void test_tampered_byte_at_every_position(void **state)
     }
     assert_int_equal(try_open(kr, env, len, SEAL_DIR_JOB, "pb", NOW), SEAL_OK);
     free(env);
+    free(kr);
+}
+
+/*
+ * Jobs carry a 32-lowercase-hex-digit request id as its 16 bytes (version 2, 17 bytes less
+ * per job in Redis); results, and jobs with any other id, stay version 1. Both open.
+ */
+static void test_job_compact_rid(void **state)
+{
+    struct seal_keyring *kr = ring();
+    struct seal_ad ad, got;
+    char *job, *res, *pt;
+    size_t jlen, rlen, ptlen;
+    (void)state;
+
+    ad_init(&ad, SEAL_DIR_JOB, "pa");
+    seal_or_die(kr, &ad, "job body", &job, &jlen);
+    assert_int_equal(ad.version, SEAL_VERSION_COMPACT_RID);
+    assert_int_equal((unsigned char)job[SEAL_MAGIC_LEN], SEAL_VERSION_COMPACT_RID);
+    assert_null(memmem(job, jlen, RID, strlen(RID)));
+    ad_init(&ad, SEAL_DIR_RESULT, "pa");
+    seal_or_die(kr, &ad, "job body", &res, &rlen);
+    assert_int_equal((unsigned char)res[SEAL_MAGIC_LEN], SEAL_VERSION);
+    assert_int_equal(rlen - jlen, 1 + strlen(RID) - SEAL_RID_RAW_BYTES);
+    assert_int_equal(seal_open(kr, job, jlen, SEAL_DIR_JOB, "pa", NOW, &got, &pt, &ptlen),
+                     SEAL_OK);
+    assert_string_equal(got.rid, RID);
+    assert_int_equal(got.version, SEAL_VERSION_COMPACT_RID);
+    assert_int_equal(got.attempt, 1);
+    assert_int_equal(got.expiry_ms, NOW + 5000);
+    assert_int_equal(got.check_type, CHECK_TYPE_DCV);
+    assert_string_equal(got.perspective, "pa");
+    assert_memory_equal(pt, "job body", ptlen);
+    free(pt);
+    /* every truncation of a version 2 job is refused */
+    for (size_t n = 0; n < jlen; n++)
+        assert_int_not_equal(try_open(kr, job, n, SEAL_DIR_JOB, "pa", NOW), SEAL_OK);
+    /* its header read as version 1 (or the reverse) does not open */
+    job[SEAL_MAGIC_LEN] = SEAL_VERSION;
+    assert_int_not_equal(try_open(kr, job, jlen, SEAL_DIR_JOB, "pa", NOW), SEAL_OK);
+    res[SEAL_MAGIC_LEN] = SEAL_VERSION_COMPACT_RID;
+    assert_int_not_equal(try_open(kr, res, rlen, SEAL_DIR_RESULT, "pa", NOW), SEAL_OK);
+    free(job);
+    free(res);
+    /* ids version 2 cannot carry as they are: uppercase digits, other characters, lengths */
+    const char *other[] = {"0123456789ABCDEF0123456789abcdef", "rid-1",
+                           "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdefa",
+                           "0123456789abcdef0123456789abcdeg"};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        ad_init(&ad, SEAL_DIR_JOB, "pa");
+        snprintf(ad.rid, sizeof(ad.rid), "%s", other[i]);
+        seal_or_die(kr, &ad, "x", &job, &jlen);
+        assert_int_equal((unsigned char)job[SEAL_MAGIC_LEN], SEAL_VERSION);
+        assert_int_equal(seal_open(kr, job, jlen, SEAL_DIR_JOB, "pa", NOW, &got, &pt, &ptlen),
+                         SEAL_OK);
+        assert_string_equal(got.rid, other[i]);
+        free(pt);
+        free(job);
+    }
     free(kr);
 }
 
@@ -461,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_each_ad_field_is_bound),
         cmocka_unit_test(test_cannot_claim_another_perspective),
         cmocka_unit_test(test_tampered_byte_at_every_position),
+        cmocka_unit_test(test_job_compact_rid),
         cmocka_unit_test(test_unknown_key_id_and_rotation),
         cmocka_unit_test(test_expired),
         cmocka_unit_test(test_truncated_and_oversized),
