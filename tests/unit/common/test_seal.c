@@ -66,6 +66,16 @@ static enum seal_status try_open(const struct seal_keyring *kr, const char *env,
     return st;
 }
 
+/* The header fields of an envelope sealed from ad_init(dir, persp), as opened. */
+static void assert_opened_header(const struct seal_ad *got, const char *persp)
+{
+    assert_string_equal(got->rid, RID);
+    assert_string_equal(got->perspective, persp);
+    assert_int_equal(got->attempt, 1);
+    assert_int_equal(got->expiry_ms, NOW + 5000);
+    assert_int_equal(got->check_type, CHECK_TYPE_DCV);
+}
+
 static void test_round_trip(void **state)
 {
     struct seal_keyring *kr = ring();
@@ -83,11 +93,7 @@ static void test_round_trip(void **state)
                      SEAL_OK);
     assert_int_equal(ptlen, 17);
     assert_memory_equal(pt, "hello perspective", 17);
-    assert_string_equal(got.rid, RID);
-    assert_string_equal(got.perspective, "pa");
-    assert_int_equal(got.attempt, 1);
-    assert_int_equal(got.expiry_ms, NOW + 5000);
-    assert_int_equal(got.check_type, CHECK_TYPE_DCV);
+    assert_opened_header(&got, "pa");
     free(pt);
     /* two seals of the same input differ (random nonce) */
     char *env2;
@@ -216,12 +222,8 @@ static void test_job_compact_rid(void **state)
     assert_int_equal(rlen - jlen, 1 + strlen(RID) - SEAL_RID_RAW_BYTES);
     assert_int_equal(seal_open(kr, job, jlen, SEAL_DIR_JOB, "pa", NOW, &got, &pt, &ptlen),
                      SEAL_OK);
-    assert_string_equal(got.rid, RID);
     assert_int_equal(got.version, SEAL_VERSION_COMPACT_RID);
-    assert_int_equal(got.attempt, 1);
-    assert_int_equal(got.expiry_ms, NOW + 5000);
-    assert_int_equal(got.check_type, CHECK_TYPE_DCV);
-    assert_string_equal(got.perspective, "pa");
+    assert_opened_header(&got, "pa");
     assert_memory_equal(pt, "job body", ptlen);
     free(pt);
     /* every truncation of a version 2 job is refused */

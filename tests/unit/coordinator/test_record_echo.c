@@ -16,22 +16,8 @@
 
 #include "jsonout.h"
 #include "record_echo.h"
+#include "request_fixture.h"
 #include "response.h"
-
-static const char *const default_caa[] = {"example-ca.test"};
-
-static void parse(const char *body, struct api_request *req)
-{
-    struct request_limits l = {
-        .nperspectives = 9, .default_perspective_count = 6, .min_perspective_count = 2,
-        .absolute_max_attempts = 1, .default_deadline_ms = 10000, .min_deadline_ms = 500,
-        .max_deadline_ms = 60000, .caa_domains = default_caa, .ncaa_domains = 1,
-    };
-    json_t *issues = NULL;
-
-    assert_int_equal(request_parse(body, strlen(body), &l, req, &issues), 0);
-    assert_null(issues);
-}
 
 /* The record fields api_admit writes that the echo is rebuilt from (trace only when set). */
 static json_t *record_for(const struct api_request *r, const char *echo_s)
@@ -59,7 +45,7 @@ static size_t round_trip(const char *body)
     char *want, *got, *compact;
     size_t clen;
 
-    parse(body, &r);
+    fixture_parse(body, &r);
     full = response_echo_new(&r, 1);
     compact = record_echo_compact(&r);
     assert_non_null(compact);
@@ -117,8 +103,8 @@ static void test_empty_trace(void **state)
     char *compact;
     (void)state;
 
-    parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"a.example\","
-          "\"trace_identifier\":\"\"}", &r);
+    fixture_parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"a.example\","
+                  "\"trace_identifier\":\"\"}", &r);
     compact = record_echo_compact(&r);
     rec = record_for(&r, compact);
     assert_null(json_object_get(rec, "trace"));

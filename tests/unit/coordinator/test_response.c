@@ -14,22 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request_fixture.h"
 #include "response.h"
-
-static const char *const default_caa[] = {"example-ca.test"};
-
-static void parse(const char *body, struct api_request *req)
-{
-    struct request_limits l = {
-        .nperspectives = 9, .default_perspective_count = 6, .min_perspective_count = 2,
-        .absolute_max_attempts = 1, .default_deadline_ms = 10000, .min_deadline_ms = 500,
-        .max_deadline_ms = 60000, .caa_domains = default_caa, .ncaa_domains = 1,
-    };
-    json_t *issues = NULL;
-
-    assert_int_equal(request_parse(body, strlen(body), &l, req, &issues), 0);
-    assert_null(issues);
-}
 
 static void assert_json_eq(const json_t *v, const char *want)
 {
@@ -71,8 +57,8 @@ static void test_echo_caa(void **state)
     json_t *echo;
     (void)state;
 
-    parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.Example.com\","
-          "\"orchestration_parameters\":{\"perspective_count\":3,\"quorum_count\":2}}", &r);
+    fixture_parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"*.Example.com\","
+                  "\"orchestration_parameters\":{\"perspective_count\":3,\"quorum_count\":2}}", &r);
     echo = response_echo_new(&r, 1);
     request_free(&r);
     assert_json_eq(echo, "{\"request_orchestration_parameters\":{\"perspective_count\":3,"
@@ -103,9 +89,9 @@ static void test_full_response_key_order(void **state)
     json_t *missing;
     (void)state;
 
-    parse("{\"check_type\":\"dcv\",\"domain_or_ip_target\":\"example.com\","
-          "\"trace_identifier\":\"t-1\",\"dcv_check_parameters\":{\"validation_method\":"
-          "\"acme-http-01\",\"token\":\"tok\",\"key_authorization\":\"tok.k\"}}", &r);
+    fixture_parse("{\"check_type\":\"dcv\",\"domain_or_ip_target\":\"example.com\","
+                  "\"trace_identifier\":\"t-1\",\"dcv_check_parameters\":{\"validation_method\":"
+                  "\"acme-http-01\",\"token\":\"tok\",\"key_authorization\":\"tok.k\"}}", &r);
     echo = response_echo_new(&r, 1);
     for (int i = 0; i < 5; i++) {
         char code[16];
@@ -148,7 +134,7 @@ static void test_mpic_completed(void **state)
         char body[256];
         snprintf(body, sizeof(body), "{\"check_type\":\"caa\",\"domain_or_ip_target\":"
                  "\"example.com\",\"orchestration_parameters\":{\"perspective_count\":%d}}", n);
-        parse(body, &r);
+        fixture_parse(body, &r);
         json_t *echo = response_echo_new(&r, 1);
         int q = r.quorum_count;
         request_free(&r);
@@ -261,7 +247,7 @@ static void test_build_without_perspectives(void **state)
     json_t *resp;
     (void)state;
 
-    parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"example.com\"}", &r);
+    fixture_parse("{\"check_type\":\"caa\",\"domain_or_ip_target\":\"example.com\"}", &r);
     echo = response_echo_new(&r, 2);
     request_free(&r);
     resp = response_build(echo, false, NULL);
