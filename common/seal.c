@@ -320,10 +320,9 @@ int seal_seal(const struct seal_keyring *kr, struct seal_ad *ad, const void *pt,
     const struct seal_key *k = seal_newest(kr, ad->perspective);
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char *buf = NULL, *nonce, *ct;
+    unsigned char raw[SEAL_RID_RAW_BYTES];
     size_t hl, total;
     int l1 = 0, l2 = 0;
-
-    unsigned char raw[SEAL_RID_RAW_BYTES];
 
     if (k == NULL || !seal_rid_valid(ad->rid, strlen(ad->rid)) ||
         !perspective_name_valid(ad->perspective) || ptlen > MSG_MAX_BYTES)
