@@ -161,9 +161,10 @@ def test_retry_of_a_wildcard_target_written_differently(fleet):
     assert body["actual_orchestration_parameters"]["attempt_count"] == 2
     assert body["is_valid"] is False
     for attempt in (body["perspectives"], body["previous_attempt_results"][0]):
-        # an attempt is decided once its quorum is out of reach: stragglers may not report
+        # an attempt is decided once its quorum is out of reach (two failures of four here):
+        # stragglers may not report, and a check slowed by a loaded machine may time out
         done = [p["check_response"] for p in attempt if p["check_response"]["check_completed"]]
-        assert len(done) >= 2, attempt
+        assert len(done) >= 1, attempt
         for cr in done:
             assert cr["details"]["found_at"] == "deny.mpic.test", cr
             assert cr["errors"][0]["error_type"] == "mpic_error:caa_checker:not_permitted", cr
