@@ -177,18 +177,24 @@ def test_sampler_reports_streams_and_redis_latency(fleet):
         value(s, "mpic_redis_roundtrip_seconds_count")
 
 
-def test_agreeing_validation_moves_request_counters_only(fleet):
-    before = coord_metrics(fleet)
-    wbefore = scrape(worker_port(fleet, EVIL))[0]
-    _, body = post(fleet, "agree")
-    assert body["is_valid"] is True
+def valid_http01_counted(fleet, before, n):
+    """The coordinator's metrics once mpic_requests_total counted n more valid http-01
+    validations than in `before`."""
     labels = dict(check_type="dcv", method="acme-http-01", verdict="valid")
 
     def moved():
         s = coord_metrics(fleet)
         return s if value(s, "mpic_requests_total", **labels) == \
-            value(before, "mpic_requests_total", **labels) + 1 else None
-    after = wait_until(moved, 15.0, "mpic_requests_total to count the request")
+            value(before, "mpic_requests_total", **labels) + n else None
+    return wait_until(moved, 15.0, f"mpic_requests_total to count {n} request(s)")
+
+
+def test_agreeing_validation_moves_request_counters_only(fleet):
+    before = coord_metrics(fleet)
+    wbefore = scrape(worker_port(fleet, EVIL))[0]
+    _, body = post(fleet, "agree")
+    assert body["is_valid"] is True
+    after = valid_http01_counted(fleet, before, 1)
     assert value(after, "mpic_attempts_total", check_type="dcv") == \
         value(before, "mpic_attempts_total", check_type="dcv") + 1
     # the verdict was judged ahead at most once (test_agreeing_validations_are_judged_ahead)
@@ -229,13 +235,7 @@ def test_agreeing_validations_are_judged_ahead(fleet):
     for _ in range(5):
         _, body = post(fleet, "agree")
         assert body["is_valid"] is True
-    labels = dict(check_type="dcv", method="acme-http-01", verdict="valid")
-
-    def moved():
-        s = coord_metrics(fleet)
-        return s if value(s, "mpic_requests_total", **labels) == \
-            value(before, "mpic_requests_total", **labels) + 5 else None
-    after = wait_until(moved, 15.0, "mpic_requests_total to count the requests")
+    after = valid_http01_counted(fleet, before, 5)
     confirmed = value(after, "mpic_verdicts_judged_ahead_total", result="confirmed") - \
         value(before, "mpic_verdicts_judged_ahead_total", result="confirmed")
     assert 1 <= confirmed <= 5, confirmed
