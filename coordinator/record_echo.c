@@ -10,12 +10,8 @@
 
 #include "cohort.h"
 #include "jsonout.h"
+#include "response.h"
 #include "util.h"
-
-static const char *params_key(enum check_type t)
-{
-    return t == CHECK_TYPE_DCV ? "dcv_check_parameters" : "caa_check_parameters";
-}
 
 char *record_echo_compact(const struct api_request *req)
 {
@@ -28,7 +24,7 @@ char *record_echo_compact(const struct api_request *req)
     /* an empty trace_identifier is echoed as given; the record's empty "trace" means none */
     if (req->trace_id != NULL && req->trace_id[0] == '\0')
         json_object_set_new(o, "trace_identifier", json_string(""));
-    json_object_set(o, params_key(req->check_type),
+    json_object_set(o, response_params_key(req->check_type),
                     req->check_params != NULL ? req->check_params : json_null());
     s = jsonout_dumps(o, NULL);
     json_decref(o);
@@ -54,7 +50,7 @@ json_t *record_echo_load(const json_t *record)
     const char *trace = field(record, "trace");
     json_int_t n = count_field(record, "n"), q = count_field(record, "q");
     json_t *compact = stored != NULL ? json_loads(stored, 0, NULL) : NULL;
-    json_t *echo = NULL, *actual, *params, *orch, *tid;
+    json_t *echo = NULL, *params, *tid;
     enum check_type ct;
 
     if (!json_is_object(compact)) goto done;
@@ -63,25 +59,15 @@ json_t *record_echo_load(const json_t *record)
         goto done;
     }
     if (check_type_parse(field(record, "check_type"), &ct) != 0 || target == NULL || n < 0 ||
-        q < 0 || (params = json_object_get(compact, params_key(ct))) == NULL)
+        q < 0 || (params = json_object_get(compact, response_params_key(ct))) == NULL)
         goto done;
-    orch = json_object_get(compact, "request_orchestration_parameters");
-    echo = json_object();
-    actual = json_object();
-    json_object_set(echo, "request_orchestration_parameters", orch ? orch : json_null());
-    json_object_set_new(actual, "perspective_count", json_integer(n));
-    json_object_set_new(actual, "quorum_count", json_integer(q));
-    json_object_set_new(actual, "attempt_count", json_integer(1));
-    json_object_set_new(echo, "actual_orchestration_parameters", actual);
-    json_object_set_new(echo, "check_type", json_string(check_type_name(ct)));
-    json_object_set_new(echo, "domain_or_ip_target", json_string(target));
+    /* the compact echo's own trace_identifier is the empty one the record cannot say */
     if ((tid = json_object_get(compact, "trace_identifier")) != NULL)
-        json_object_set(echo, "trace_identifier", tid);
-    else
-        json_object_set_new(echo, "trace_identifier", trace != NULL && trace[0] != '\0'
-                                                          ? json_string(trace)
-                                                          : json_null());
-    json_object_set(echo, params_key(ct), params);
+        trace = json_string_value(tid);
+    else if (trace != NULL && trace[0] == '\0')
+        trace = NULL;
+    echo = response_echo_build(json_object_get(compact, "request_orchestration_parameters"), n,
+                               q, 1, ct, target, trace, params);
 done:
     json_decref(compact);
     return echo;

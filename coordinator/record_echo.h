@@ -20,7 +20,7 @@
 char *record_echo_compact(const struct api_request *req);
 
 /**
- * The full echo of a request record ({field: string}) as response_echo_new builds it, with
+ * The full echo of a request record ({field: string}) as response_echo_build builds it, with
  * attempt_count 1: check_type, n, q, target and trace come from the record's fields. A record
  * written before the echo was compacted holds the full echo, which is returned as stored.
  * Returns a new reference, or NULL when the record lacks a field or its echo is not valid.

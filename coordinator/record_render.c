@@ -59,8 +59,7 @@ json_t *record_render_cohort(const json_t *req, const json_t *echo, const char *
         check_type_parse(json_string_value(json_object_get(echo, "check_type")), &ct) != 0)
         ct = CHECK_TYPE_CAA;
     if (echo != NULL)
-        params = json_object_get(echo, ct == CHECK_TYPE_CAA ? "caa_check_parameters"
-                                                            : "dcv_check_parameters");
+        params = json_object_get(echo, response_params_key(ct));
     for (const char *p = cohort; p != NULL && *p;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);

@@ -13,7 +13,7 @@ static const char *type_str(enum check_type t)
     return t == CHECK_TYPE_DCV ? "dcv" : "caa";
 }
 
-static const char *params_key(enum check_type t)
+const char *response_params_key(enum check_type t)
 {
     return t == CHECK_TYPE_DCV ? "dcv_check_parameters" : "caa_check_parameters";
 }
@@ -35,24 +35,32 @@ static json_t *share_or_null(const json_t *v)
     return v != NULL ? json_incref((json_t *)v) : json_null();
 }
 
-json_t *response_echo_new(const struct api_request *req, int attempt_count)
+json_t *response_echo_build(const json_t *orchestration, json_int_t perspective_count,
+                            json_int_t quorum_count, int attempt_count, enum check_type type,
+                            const char *target, const char *trace_id, const json_t *params)
 {
     json_t *echo = json_object();
     json_t *actual = json_object();
 
-    json_object_set_new(echo, "request_orchestration_parameters",
-                        share_or_null(req->orchestration_echo));
-    json_object_set_new(actual, "perspective_count", json_integer(req->perspective_count));
-    json_object_set_new(actual, "quorum_count", json_integer(req->quorum_count));
+    json_object_set_new(echo, "request_orchestration_parameters", share_or_null(orchestration));
+    json_object_set_new(actual, "perspective_count", json_integer(perspective_count));
+    json_object_set_new(actual, "quorum_count", json_integer(quorum_count));
     json_object_set_new(actual, "attempt_count", json_integer(attempt_count));
     json_object_set_new(echo, "actual_orchestration_parameters", actual);
-    json_object_set_new(echo, "check_type", json_string(type_str(req->check_type)));
+    json_object_set_new(echo, "check_type", json_string(type_str(type)));
     json_object_set_new(echo, "domain_or_ip_target",
-                        req->target_raw != NULL ? json_string(req->target_raw) : json_null());
+                        target != NULL ? json_string(target) : json_null());
     json_object_set_new(echo, "trace_identifier",
-                        req->trace_id != NULL ? json_string(req->trace_id) : json_null());
-    json_object_set_new(echo, params_key(req->check_type), share_or_null(req->check_params));
+                        trace_id != NULL ? json_string(trace_id) : json_null());
+    json_object_set_new(echo, response_params_key(type), share_or_null(params));
     return echo;
+}
+
+json_t *response_echo_new(const struct api_request *req, int attempt_count)
+{
+    return response_echo_build(req->orchestration_echo, req->perspective_count,
+                               req->quorum_count, attempt_count, req->check_type,
+                               req->target_raw, req->trace_id, req->check_params);
 }
 
 /* Details object for a check that produced nothing: every value null except the method. */

@@ -21,6 +21,18 @@
 json_t *response_echo_new(const struct api_request *req, int attempt_count);
 
 /**
+ * The same echo from its parts (what response_echo_new takes from a request, and
+ * record_echo_load from a request record): a NULL orchestration, target, trace_id or params
+ * becomes JSON null. orchestration and params are shared, not copied.
+ */
+json_t *response_echo_build(const json_t *orchestration, json_int_t perspective_count,
+                            json_int_t quorum_count, int attempt_count, enum check_type type,
+                            const char *target, const char *trace_id, const json_t *params);
+
+/** "caa_check_parameters" / "dcv_check_parameters": the key of a check type's parameters. */
+const char *response_params_key(enum check_type t);
+
+/**
  * A synthesized CheckResponse for a perspective that never reported: check_completed false,
  * one error of type `error_type` with `message`, and the method's details with null values.
  */

@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "log.h"
 #include "perspective.h"
+#include "response.h"
 #include "scripts.h"
 #include "util.h"
 
@@ -148,8 +149,7 @@ static void retry_read_cb(void *arg, redisReply *reply, const char *errstr)
     }
     op->attempt = (int)attempt;
     op->echo = json_loads(rf(reply, RF_ECHO), 0, NULL);
-    params_key = op->job.check_type == CHECK_TYPE_CAA ? "caa_check_parameters"
-                                                      : "dcv_check_parameters";
+    params_key = response_params_key(op->job.check_type);
     util_strlcpy(op->target, rf(reply, RF_JTARGET), sizeof(op->target));
     util_strlcpy(op->trace, rf(reply, RF_TRACE) ? rf(reply, RF_TRACE) : "", sizeof(op->trace));
     if (op->echo == NULL || json_object_get(op->echo, params_key) == NULL ||
