@@ -8,6 +8,7 @@ Run: /usr/bin/python3 tests/fuzz/make_corpus.py   (deterministic; overwrites the
 import json
 import os
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -199,11 +200,11 @@ SEAL_KEYS = {("us-east-1", 1): bytes(range(32)), ("us-east-1", 2): bytes(range(3
 def envelope(direction, perspective, key_id, plaintext, rid="0123456789abcdef0123456789abcdef",
              attempt=1, check_type=0, expiry=1767225600000, nonce=bytes(12), version=1):
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-    # version 2 carries the request id as the 16 bytes of its hex digits
-    rid_f = bytes.fromhex(rid) if version == 2 else bytes([len(rid)]) + rid.encode()
-    ad = (b"MPSL" + struct.pack(">BBIqIB", version, direction, key_id, expiry, attempt,
-                                check_type)
-          + rid_f + bytes([len(perspective)]) + perspective.encode())
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "integration"))
+    import sealenv  # the header layout, written once for the tests and the seeds
+    ad = sealenv.header(direction, key_id, expiry, attempt, ("caa", "dcv")[check_type], rid,
+                        perspective, version)
     key = SEAL_KEYS[(perspective, key_id)]
     return ad + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, ad)
 
