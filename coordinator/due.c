@@ -16,6 +16,7 @@
 #include "published.h"
 #include "reqview.h"
 #include "retry.h"
+#include "tallycache.h"
 #include "clock.h"
 #include "log.h"
 #include "scripts.h"
@@ -262,6 +263,8 @@ static void due_publish(struct due_op *op, bool read_behind)
         nkeys = 2;
     }
     for (int i = 0; i < nargs; i++) lens[i] = strlen(args[i]);
+    /* a straggler reduced after this is not judged ahead: it would find the request closed */
+    tallycache_close(op->co->tallies, op->rid, TALLYCACHE_ANSWERED);
     op->pub = DUE_PUB_NONE;
     op->replies = (op->pipelined ? 1 : 0) + 1 + (read_behind ? 1 : 0);
     scripts_eval(op->co->cmd, SCRIPT_PUBLISH, nkeys, nargs, args, lens, due_publish_cb, op);

@@ -192,6 +192,7 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
         strcmp(status, "closed") == 0) {
         for (int i = 0; i < g->n && status[0] != 'c'; i++) reducer_replay(g, i, status);
         log_debug("%d result(s) for request %s ignored: %s", g->n, g->rid, status);
+        tallycache_close(g->r->co->tallies, g->rid, g->attempt);
         reducer_group_ack(g);
         return;
     }
@@ -217,7 +218,7 @@ static void reducer_record_cb(void *arg, redisReply *reply, const char *errstr)
     if ((t.state == TALLY_OPEN || t.state == TALLY_DECIDED) && !tally_all_reported(&t))
         tallycache_merge(g->r->co->tallies, g->rid, g->attempt, &t);
     else
-        tallycache_drop(g->r->co->tallies, g->rid);
+        tallycache_close(g->r->co->tallies, g->rid, g->attempt);
     due_evaluate(g->r->co, g->rid, &t, false, reducer_judged_cb, g);
 }
 
@@ -285,7 +286,7 @@ static void reducer_record_group(struct reducer *r, struct reducer_item *items, 
         g->waiting = 2;
         g->ok = true;
         if (due_judge_ahead(co, g->rid, g->attempt, &pred, reducer_judged_cb, g)) {
-            tallycache_drop(r->co->tallies, g->rid);
+            tallycache_close(r->co->tallies, g->rid, g->attempt);
             return;
         }
         g->ahead = false;

@@ -13,6 +13,7 @@
 struct tallycache_entry {
     struct pending_entry key; /* first member: the table hands it back */
     uint32_t attempt;
+    uint32_t closed_through; /* attempts <= this are closed (0: none; attempts start at 1) */
     int slot;
     struct tally t;
 };
@@ -55,11 +56,13 @@ static void tallycache_remove(struct tallycache *c, struct tallycache_entry *e)
     free(e);
 }
 
-void tallycache_put(struct tallycache *c, const char *rid, uint32_t attempt, const struct tally *t)
+/* rid's entry, a new (empty, open) one taking the next slot when it has none; NULL when rid
+ * does not fit */
+static struct tallycache_entry *tallycache_slot(struct tallycache *c, const char *rid)
 {
     struct tallycache_entry *e;
 
-    if (c == NULL || strlen(rid) >= sizeof(e->key.rid)) return;
+    if (c == NULL || strlen(rid) >= sizeof(e->key.rid)) return NULL;
     e = tallycache_find(c, rid);
     if (e == NULL) {
         if (c->ring[c->next] != NULL) tallycache_remove(c, c->ring[c->next]);
@@ -70,6 +73,21 @@ void tallycache_put(struct tallycache *c, const char *rid, uint32_t attempt, con
         c->next = (c->next + 1) % c->cap;
         pending_table_insert(c->index, &e->key);
     }
+    return e;
+}
+
+/* e holds a live tally for attempt */
+static bool tallycache_live(const struct tallycache_entry *e, uint32_t attempt)
+{
+    return e != NULL && e->attempt == attempt && attempt > e->closed_through;
+}
+
+void tallycache_put(struct tallycache *c, const char *rid, uint32_t attempt, const struct tally *t)
+{
+    struct tallycache_entry *e = tallycache_find(c, rid);
+
+    if (e != NULL && attempt <= e->closed_through) return;
+    if ((e = tallycache_slot(c, rid)) == NULL) return;
     e->attempt = attempt;
     e->t = *t;
 }
@@ -78,7 +96,7 @@ bool tallycache_get(struct tallycache *c, const char *rid, uint32_t attempt, str
 {
     struct tallycache_entry *e = tallycache_find(c, rid);
 
-    if (e == NULL || e->attempt != attempt) return false;
+    if (!tallycache_live(e, attempt)) return false;
     *out = e->t;
     return true;
 }
@@ -89,7 +107,7 @@ void tallycache_merge(struct tallycache *c, const char *rid, uint32_t attempt,
     struct tallycache_entry *e = tallycache_find(c, rid);
     struct tally m = *t;
 
-    if (e != NULL && e->attempt == attempt && e->t.n == t->n) {
+    if (tallycache_live(e, attempt) && e->t.n == t->n) {
         for (int i = 0; i < m.n; i++) {
             if (m.members[i].outcome != QUORUM_OUTCOME_PENDING ||
                 strcmp(m.codes[i], e->t.codes[i]) != 0 ||
@@ -112,11 +130,14 @@ void tallycache_note(struct tallycache *c, const char *rid, uint32_t attempt, co
                      const char *outcome)
 {
     struct tallycache_entry *e = tallycache_find(c, rid);
-    if (e != NULL && e->attempt == attempt) (void)tally_add(&e->t, code, outcome);
+    if (tallycache_live(e, attempt)) (void)tally_add(&e->t, code, outcome);
 }
 
-void tallycache_drop(struct tallycache *c, const char *rid)
+void tallycache_close(struct tallycache *c, const char *rid, uint32_t attempt)
 {
-    struct tallycache_entry *e = tallycache_find(c, rid);
-    if (e != NULL) tallycache_remove(c, e);
+    struct tallycache_entry *e = tallycache_slot(c, rid);
+
+    if (e == NULL || attempt <= e->closed_through) return;
+    e->closed_through = attempt;
+    memset(&e->t, 0, sizeof(e->t));
 }

@@ -736,11 +736,12 @@ class ThreadedHTTP:
 class HeldHTTPServer:
     """
     An HTTP server run by the test: the first request signals `first_request` and is held
-    open without an answer (until `release` is set or the server stops); later requests get
-    200 with `body`. Used to keep a worker busy while it is killed or Redis is killed.
+    open without an answer (until `release` is set or the server stops; with answer_held it
+    then gets the answer too); later requests get 200 with `body`. Used to keep a worker busy
+    while it is killed or Redis is killed, or to make one perspective a straggler.
     """
 
-    def __init__(self, body, host="127.0.0.1"):
+    def __init__(self, body, host="127.0.0.1", answer_held=False):
         outer = self
         self.body = body.encode() if isinstance(body, str) else body
         self.first_request = threading.Event()
@@ -756,7 +757,8 @@ class HeldHTTPServer:
                 if first:
                     outer.first_request.set()
                     outer.release.wait(30.0)
-                    return
+                    if not answer_held:
+                        return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(outer.body)))
                 self.end_headers()

@@ -1,7 +1,7 @@
 /*
  * Tests for coordinator/tallycache.c: storing the tally a lua/record call will leave, merging a
- * tally read from Redis with outcomes still on the wire, FIFO eviction at the cap, attempts,
- * a NULL cache.
+ * tally read from Redis with outcomes still on the wire, closed attempts (tombstones), FIFO
+ * eviction at the cap, attempts, a NULL cache.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,7 @@ static void seed(struct tally *t, bool primary)
     if (primary) assert_int_equal(tally_expect_primary(t, "pr"), 0);
 }
 
-static void test_get_put_drop_and_attempts(void **state)
+static void test_get_put_close_and_attempts(void **state)
 {
     struct tallycache *c = tallycache_new(4);
     struct tally t, got;
@@ -36,9 +36,14 @@ static void test_get_put_drop_and_attempts(void **state)
     assert_true(tallycache_get(c, "r1", 1, &got));
     assert_int_equal(got.count, 1);
     assert_int_equal(got.members[1].outcome, QUORUM_OUTCOME_PASSED);
-    tallycache_drop(c, "r1");
-    tallycache_drop(c, "r1"); /* absent: no effect */
+    tallycache_close(c, "r1", 1);
+    tallycache_close(c, "r1", 1); /* again: no effect */
     assert_false(tallycache_get(c, "r1", 1, &got));
+    tallycache_put(c, "r1", 1, &t); /* a closed attempt stays closed */
+    assert_false(tallycache_get(c, "r1", 1, &got));
+    tallycache_close(c, "r8", 1); /* no entry: a tombstone */
+    tallycache_put(c, "r8", 1, &t);
+    assert_false(tallycache_get(c, "r8", 1, &got));
     /* an id too long for the index is not kept */
     tallycache_put(c, "0123456789012345678901234567890123456789xyz", 1, &t);
     assert_false(tallycache_get(c, "0123456789012345678901234567890123456789xyz", 1, &got));
@@ -85,6 +90,46 @@ static void test_merge_keeps_outcomes_on_the_wire(void **state)
     tallycache_free(c);
 }
 
+/*
+ * The reducer judged a request ahead (closing its attempt) while the reply to an earlier
+ * record was still on the wire: that reply must not bring the tally back, or a late straggler
+ * would be judged ahead against a request already answered. A retry's attempt starts afresh
+ * until the request is answered.
+ */
+static void test_closed_attempt_is_not_brought_back(void **state)
+{
+    struct tallycache *c = tallycache_new(4);
+    struct tally t, reply, got;
+    (void)state;
+    seed(&t, false);
+    tallycache_put(c, "r1", 1, &t);
+    tallycache_note(c, "r1", 1, "a", "P"); /* first record sent */
+    tallycache_note(c, "r1", 1, "b", "P");
+    tallycache_note(c, "r1", 1, "c", "P"); /* second record, judged ahead */
+    tallycache_close(c, "r1", 1);
+    reply = t; /* the first record's reply */
+    assert_true(tally_add(&reply, "a", "P"));
+    assert_true(tally_add(&reply, "b", "P"));
+    tallycache_merge(c, "r1", 1, &reply);
+    assert_false(tallycache_get(c, "r1", 1, &got));
+    tallycache_note(c, "r1", 1, "c", "P"); /* a straggler: not noted */
+    assert_false(tallycache_get(c, "r1", 1, &got));
+    /* the next attempt (a retry) is predicted again */
+    tallycache_merge(c, "r1", 2, &t);
+    tallycache_note(c, "r1", 2, "a", "P");
+    assert_true(tallycache_get(c, "r1", 2, &got));
+    assert_int_equal(got.count, 1);
+    /* answered: no attempt comes back */
+    tallycache_close(c, "r1", TALLYCACHE_ANSWERED);
+    assert_false(tallycache_get(c, "r1", 2, &got));
+    tallycache_merge(c, "r1", 3, &t);
+    tallycache_put(c, "r1", 3, &t);
+    assert_false(tallycache_get(c, "r1", 3, &got));
+    tallycache_close(c, "r1", 2); /* an earlier attempt closed later: no effect */
+    assert_false(tallycache_get(c, "r1", 3, &got));
+    tallycache_free(c);
+}
+
 static void test_fifo_eviction(void **state)
 {
     struct tallycache *c = tallycache_new(3);
@@ -103,8 +148,9 @@ static void test_fifo_eviction(void **state)
         assert_true(tallycache_get(c, rid, 1, &got));
     }
     tallycache_put(c, "r3", 1, &t); /* an update keeps its place */
-    tallycache_drop(c, "r2");       /* a dropped slot is reused without evicting */
-    tallycache_put(c, "r5", 1, &t);
+    tallycache_close(c, "r2", 1);   /* a tombstone keeps its slot until evicted */
+    assert_false(tallycache_get(c, "r2", 1, &got));
+    tallycache_put(c, "r5", 1, &t); /* evicts the oldest, r2's tombstone */
     assert_true(tallycache_get(c, "r3", 1, &got));
     assert_true(tallycache_get(c, "r4", 1, &got));
     assert_true(tallycache_get(c, "r5", 1, &got));
@@ -122,7 +168,7 @@ static void test_null_cache_holds_nothing(void **state)
     tallycache_put(NULL, "r1", 1, &t);
     tallycache_note(NULL, "r1", 1, "a", "P");
     tallycache_merge(NULL, "r1", 1, &t);
-    tallycache_drop(NULL, "r1");
+    tallycache_close(NULL, "r1", 1);
     assert_false(tallycache_get(NULL, "r1", 1, &got));
     tallycache_free(NULL);
 }
@@ -130,8 +176,9 @@ static void test_null_cache_holds_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get_put_drop_and_attempts),
+        cmocka_unit_test(test_get_put_close_and_attempts),
         cmocka_unit_test(test_merge_keeps_outcomes_on_the_wire),
+        cmocka_unit_test(test_closed_attempt_is_not_brought_back),
         cmocka_unit_test(test_fifo_eviction),
         cmocka_unit_test(test_null_cache_holds_nothing),
     };
