@@ -151,6 +151,17 @@ CORPUS = {
         b"ca.test; key=",
         b"xn--bcher-kva.example;a=b;c=d",
     ],
+    # fuzz_http_resp: the first byte picks where the response is split in two feeds
+    "fuzz_http_resp": [
+        b"\x10HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"\x30HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        b"5;x=y\r\nhello\r\n0\r\nTrailer: 1\r\n\r\n",
+        b"\x05HTTP/1.0 302 Found\nLocation:  /next \nLocation: /2\n\nbody until close",
+        b"\x40\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+        b"\x00HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"\x22HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\nab",
+        b"\x09PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    ],
 }
 
 
