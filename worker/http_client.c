@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "http_plain.h"
 #include "ipfilter.h"
 #include "log.h"
 #include "util.h"
@@ -61,6 +62,8 @@ struct http_fetch {
 
 struct http_client {
     struct event_base *base;
+    struct http_plain *plain; /* plain http:// fetches, unless curl_only */
+    bool curl_only;
     CURLM *multi;
     struct event *timer;
     struct http_fetch *fetches; /* every fetch not yet completed */
@@ -353,6 +356,7 @@ struct http_client *http_client_new(struct event_base *base)
     }
     c = util_xcalloc(1, sizeof(*c));
     c->base = base;
+    c->plain = http_plain_new(base);
     c->multi = curl_multi_init();
     if (c->multi == NULL) goto fail;
     c->timer = evtimer_new(base, http_client_timer_cb, c);
@@ -370,6 +374,7 @@ fail:
     log_error("http_client: cannot create the curl multi handle");
     if (c->multi != NULL) curl_multi_cleanup(c->multi);
     if (c->timer != NULL) event_free(c->timer);
+    http_plain_free(c->plain);
     free(c);
     return NULL;
 }
@@ -377,6 +382,7 @@ fail:
 void http_client_free(struct http_client *c)
 {
     if (c == NULL) return;
+    http_plain_free(c->plain);
     while (c->fetches != NULL) {
         struct http_fetch *f = c->fetches;
         if (f->state == HTTP_FETCH_DEFERRED) {
@@ -394,7 +400,12 @@ void http_client_free(struct http_client *c)
 
 int http_client_pending(const struct http_client *c)
 {
-    return c->pending;
+    return c->pending + http_plain_pending(c->plain);
+}
+
+void http_client_set_curl_only(struct http_client *c, bool on)
+{
+    c->curl_only = on;
 }
 
 /* Applies every option; returns the first failure. */
@@ -463,10 +474,12 @@ done:
 void http_client_fetch(struct http_client *c, const struct http_fetch_opts *opts,
                        http_fetch_cb cb, void *arg)
 {
-    struct http_fetch *f = util_xcalloc(1, sizeof(*f));
+    struct http_fetch *f;
     CURLcode rc;
     CURLMcode mrc;
 
+    if (!c->curl_only && http_plain_fetch(c->plain, opts, cb, arg) == 0) return;
+    f = util_xcalloc(1, sizeof(*f));
     f->client = c;
     f->cb = cb;
     f->arg = arg;

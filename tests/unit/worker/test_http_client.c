@@ -1,8 +1,10 @@
 /*
- * Unit tests for worker/http_client.c through real libcurl against an evhttp server inside
- * the test process: CONNECT_TO pinning (Host stays the name, no DNS), no redirect following,
- * the raw Location, the body cap, the special-purpose veto (no packet sent), transport
- * errors, deferred setup failures and teardown with fetches in flight.
+ * Unit tests for worker/http_client.c against an evhttp server inside the test process, each
+ * run twice: with plain http:// fetches on our own client (http_plain.c) and with every fetch
+ * on libcurl. CONNECT_TO pinning (Host stays the name, no DNS), no redirect following, the
+ * raw Location, the body cap, the special-purpose veto (no packet sent), transport errors,
+ * deferred setup failures, teardown with fetches in flight; and the two engines side by side
+ * against a raw server: the same request bytes and the same result for the same answer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "http_client.h"
+#include "raw_http_server.h"
 
 struct fixture {
     struct event_base *base;
@@ -101,6 +104,13 @@ static int setup(void **state)
     f->http = http_client_new(f->base);
     assert_non_null(f->http);
     *state = f;
+    return 0;
+}
+
+static int setup_curl(void **state)
+{
+    setup(state);
+    http_client_set_curl_only(((struct fixture *)*state)->http, true);
     return 0;
 }
 
@@ -334,6 +344,75 @@ static void test_free_with_pending(void **state)
     assert_int_equal(f->calls, 3);
 }
 
+/* One fetch of http://name.test/p?q=1 to the raw server, by the client given. */
+static void raw_fetch(struct fixture *f, struct http_client *c, int port)
+{
+    const char *const headers[] = {"X-Extra: 1", "Empty;", "Removed:", NULL};
+    char connect_to[64];
+    struct http_fetch_opts o;
+
+    snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", port);
+    memset(&o, 0, sizeof(o));
+    o.url = "http://name.test/p?q=1";
+    o.connect_to = connect_to;
+    o.connect_timeout_ms = 2000;
+    o.timeout_ms = 3000;
+    o.max_body = 16;
+    o.headers = headers;
+    o.user_agent = "ua/1";
+    o.allow_private = true;
+    f->calls = 0;
+    http_client_fetch(c, &o, fetch_done, f);
+    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+/*
+ * libcurl and our client, side by side: the same request bytes, and for each answer the same
+ * code, status, Location, body and cap flag.
+ */
+static void test_same_as_curl(void **state)
+{
+    struct fixture *f = *state;
+    struct http_client *curl = http_client_new(f->base);
+    struct raw_server srv;
+    char curl_req[sizeof(srv.request)];
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\n\r\nuntil close",
+        "HTTP/1.1 302 Found\r\nLocation:   /next?a=b  \r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 301 Moved\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+        "HTTP/1.1 200 OK\nContent-Length: 3\n\nabc",
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 20\r\n\r\n01234567890123456789",
+        "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc",
+        NULL,
+    };
+
+    http_client_set_curl_only(curl, true);
+    raw_server_start(&srv, f->base);
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        struct fixture by_curl;
+        raw_server_answer(&srv, answers[i]);
+        raw_fetch(f, curl, srv.port);
+        memcpy(curl_req, srv.request, sizeof(curl_req));
+        by_curl = *f;
+        raw_fetch(f, f->http, srv.port);
+        assert_string_equal(srv.request, curl_req);
+        assert_int_equal(f->code, by_curl.code);
+        assert_int_equal(f->status, by_curl.status);
+        assert_int_equal(f->has_location, by_curl.has_location);
+        assert_string_equal(f->location, by_curl.location);
+        assert_int_equal(f->body_len, by_curl.body_len);
+        assert_memory_equal(f->body, by_curl.body, f->body_len);
+        assert_int_equal(f->too_large, by_curl.too_large);
+        assert_int_equal(f->connected, by_curl.connected);
+    }
+    assert_int_equal(srv.requests, 2 * (int)(sizeof(answers) / sizeof(answers[0])));
+    http_client_free(curl);
+    raw_server_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +423,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setup_failures_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_fetch, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_no_redirect_following, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_body_cap, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_veto_special, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_transport_errors, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_setup_failures_deferred, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_free_with_pending, setup_curl, teardown),
+        cmocka_unit_test_setup_teardown(test_same_as_curl, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
