@@ -347,7 +347,7 @@ class Bench:
         return path, r.json
 
     def run_direct(self, scenario, job, http_port, rate=None, concurrency=None, duration=None,
-                   warmup=None, fanout=1, ramp=None, resolver=None):
+                   warmup=None, fanout=1, ramp=None, resolver=None, http_engine=None):
         argv = [self.direct, "--job", job, "--resolver", resolver or self.knot.address,
                 "--lab-http-port", str(http_port), "--lab-allow-private", "--name", scenario,
                 "--duration", str(duration or self.dur),
@@ -360,6 +360,8 @@ class Bench:
             argv += ["--concurrency", str(concurrency)]
         if ramp:
             argv += ["--ramp", str(ramp)]
+        if http_engine:
+            argv += ["--http-engine", http_engine]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         if out.returncode not in (0, 3):
             raise RuntimeError(f"direct failed: {out.stdout}{out.stderr}")
@@ -593,14 +595,19 @@ class Bench:
         # started over 2 s (all are still waiting when the last starts): 20,000 lookups sent in
         # one instant overrun knotd and the UDP buffers, and checks that fail early would hide
         # memory
-        d = self.run_direct("memory/direct", job, self.nginx.slow_port, concurrency=direct_n,
-                            duration=hold / 2, warmup=0, ramp=2)
-        d["scenario_kind"] = "worker_engine_rss"
-        self.emit(d)
-        self.say(f"check engine (mpic-bench-direct) with {d['max_inflight']} concurrent "
-                 f"acme-http-01 checks: peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB "
-                 f"(of {d['started']} measured checks: passed {d['passed']}, failed "
-                 f"{d['failed']}, incomplete {d['incomplete']}, unanswered {d['unanswered']})")
+        # the worker's own HTTP client for http://, then the same checks on libcurl for
+        # comparison (what the worker used before 2026-12-06)
+        for engine, scenario in (("builtin", "memory/direct"), ("curl", "memory/direct-curl")):
+            d = self.run_direct(scenario, job, self.nginx.slow_port, concurrency=direct_n,
+                                duration=hold / 2, warmup=0, ramp=2, http_engine=engine)
+            d["scenario_kind"] = "worker_engine_rss"
+            d["http_engine"] = engine
+            self.emit(d)
+            self.say(f"check engine (mpic-bench-direct, HTTP on {engine}) with "
+                     f"{d['max_inflight']} concurrent acme-http-01 checks: peak RSS "
+                     f"{d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured checks: "
+                     f"passed {d['passed']}, failed {d['failed']}, incomplete "
+                     f"{d['incomplete']}, unanswered {d['unanswered']})")
         self.caa_engine_memory(caa_job, direct_n, hold)
         self.nginx.set_slow_delay(0.05)
 

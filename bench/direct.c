@@ -268,8 +268,10 @@ static void direct_usage(void)
           "         (--rate R | --concurrency C) [--duration S] [--warmup S] [--drain S]\n"
           "         [--lab-http-port N] [--lab-https-port N] [--lab-allow-private]\n"
           "         [--dns-timeout-ms N] [--dns-tries N] [--deadline-ms N]\n"
-          "         [--http-timeout-ms N]"
+          "         [--http-timeout-ms N] [--http-engine builtin|curl]"
           " [--fanout N] [--ramp S] [--name SCENARIO]\n"
+          "  --http-engine E  plain http:// fetches on our own client (builtin, the worker's)\n"
+          "                   or on libcurl (curl), to compare the two\n"
           "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
           "  --ramp S     with --concurrency: start the first C units spread over S seconds\n"
           "               (a burst of thousands of lookups at one instant overruns the resolver)\n"
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
     double v, dns_timeout = 1000, dns_tries = 2;
     struct resolver *resolver = NULL;
     struct http_client *http = NULL;
+    bool curl_only = false;
     struct rlimit rl;
     char err[256];
     int rc = 1;
@@ -340,6 +343,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--lab-https-port") == 0) {
             if (direct_num(val, 1, 65535, &v)) goto usage;
             d.env.https_port = (int)v;
+        } else if (strcmp(a, "--http-engine") == 0) {
+            if (strcmp(val, "curl") == 0) curl_only = true;
+            else if (strcmp(val, "builtin") != 0) goto usage;
         } else if (strcmp(a, "--fanout") == 0) {
             if (direct_num(val, 1, 64, &v)) goto usage;
             d.fanout = (int)v;
@@ -379,6 +385,7 @@ int main(int argc, char **argv)
     }
     http = http_client_new(d.base);
     if (http == NULL) goto done;
+    http_client_set_curl_only(http, curl_only);
     d.env.base = d.base;
     d.env.resolver = resolver;
     d.env.http = http;
