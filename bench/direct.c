@@ -270,7 +270,7 @@ static void direct_usage(void)
           "         [--dns-timeout-ms N] [--dns-tries N] [--deadline-ms N]\n"
           "         [--http-timeout-ms N] [--http-engine builtin|curl]"
           " [--fanout N] [--ramp S] [--name SCENARIO]\n"
-          "  --http-engine E  plain http:// fetches on our own client (builtin, the worker's)\n"
+          "  --http-engine E  HTTP fetches on our own client (builtin, the worker's)\n"
           "                   or on libcurl (curl), to compare the two\n"
           "  --fanout N   start N checks per unit; a unit's latency is its slowest check\n"
           "  --ramp S     with --concurrency: start the first C units spread over S seconds\n"

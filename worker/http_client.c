@@ -62,7 +62,7 @@ struct http_fetch {
 
 struct http_client {
     struct event_base *base;
-    struct http_plain *plain; /* plain http:// fetches, unless curl_only */
+    struct http_plain *plain; /* pinned http(s):// fetches, unless curl_only */
     bool curl_only;
     CURLM *multi;
     struct event *timer;

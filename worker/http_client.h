@@ -1,5 +1,5 @@
 /*
- * The worker's HTTP client: pinned plain http:// fetches go to our own HTTP/1.1 client
+ * The worker's HTTP client: pinned http:// and https:// fetches go to our own HTTP/1.1 client
  * (http_plain.c, far smaller per fetch), the rest to one libcurl multi handle driven by
  * libevent (socket callback with one embedded event per socket, one timer). Each fetch is ONE
  * request: redirects are never followed, the connection goes to a caller-pinned IP
@@ -61,7 +61,7 @@ void http_client_fetch(struct http_client *c, const struct http_fetch_opts *opts
                        http_fetch_cb cb, void *arg);
 /** Number of fetches in flight (tests and metrics). */
 int http_client_pending(const struct http_client *c);
-/** Sends plain http:// fetches through libcurl too (tests and benchmarks compare the two). */
+/** Sends every fetch through libcurl (tests and benchmarks compare the two clients). */
 void http_client_set_curl_only(struct http_client *c, bool on);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * Plain-HTTP fetches (see http_plain.h). A fetch is a small state machine on one embedded
- * I/O event and one embedded timer: connect (connect timeout) -> send the request -> read and
- * parse the response (whole-transfer timeout) -> done. Failures found while starting are
- * reported through the timer at 0 ms, so the callback never runs inside http_plain_fetch.
+ * HTTP/1.1 fetches (see http_plain.h). A fetch is a small state machine on one embedded I/O
+ * event and one embedded timer: connect [-> TLS handshake] (connect timeout) -> send the
+ * request -> read and parse the response (whole-transfer timeout) -> done. TLS runs on one
+ * SSL_CTX per client, driven non-blocking like tls_alpn_check.c. Failures found while starting
+ * are reported through the timer at 0 ms, so the callback never runs inside http_plain_fetch.
  */
 #include "http_plain.h"
 
@@ -10,6 +11,8 @@
 #include <errno.h>
 #include <event2/event_struct.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +27,25 @@
 
 #define HTTP_PLAIN_READ_CHUNK 4096
 #define HTTP_PLAIN_ERROR_MAX 256
+#define HTTP_PLAIN_MAX_CERT_LIST (64 * 1024) /* the server's certificate chain */
 
 enum http_plain_state {
     HTTP_PLAIN_DEFERRED = 0,   /* failed while starting; the 0 ms timer reports it */
-    HTTP_PLAIN_CONNECTING = 1, /* connect() in progress */
-    HTTP_PLAIN_SENDING = 2,    /* writing the request */
-    HTTP_PLAIN_RECEIVING = 3,  /* reading the response */
-    HTTP_PLAIN_DONE = 4,       /* callback called; being freed */
+    HTTP_PLAIN_CONNECTING = 1,  /* connect() in progress */
+    HTTP_PLAIN_HANDSHAKING = 2, /* https: SSL_do_handshake() wants to read or write */
+    HTTP_PLAIN_SENDING = 3,     /* writing the request */
+    HTTP_PLAIN_RECEIVING = 4,   /* reading the response */
+    HTTP_PLAIN_DONE = 5,        /* callback called; being freed */
 };
 
 struct http_plain_fetch {
     enum http_plain_state state;
     struct http_plain *owner;
     int fd;
+    short waiting;      /* EV_READ or EV_WRITE: what io waits for (0: not added) */
+    SSL *ssl;           /* https, once connected */
+    char *sni;          /* https: the server name to send (NULL for an IP literal) */
+    bool tls;
     struct event io;    /* the socket, for the direction the state needs */
     struct event timer; /* connect deadline, then the transfer's; 0 ms when deferred */
     http_fetch_cb cb;
@@ -64,6 +73,7 @@ struct http_plain_fetch {
 
 struct http_plain {
     struct event_base *base;
+    SSL_CTX *ctx; /* for https, created by the first https fetch */
     struct http_plain_fetch *fetches; /* every fetch not yet completed */
     int pending;
 };
@@ -97,6 +107,10 @@ static void http_plain_complete(struct http_plain_fetch *f, CURLcode code, const
     p->pending--;
     event_del(&f->io);
     event_del(&f->timer);
+    if (f->ssl != NULL) {
+        SSL_free(f->ssl); /* no close_notify: the connection is dropped either way */
+        f->ssl = NULL;
+    }
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
 
@@ -115,6 +129,8 @@ static void http_plain_complete(struct http_plain_fetch *f, CURLcode code, const
     f->cb(f->arg, &res);
 
     http_resp_free(&f->resp);
+    if (f->ssl != NULL) SSL_free(f->ssl);
+    free(f->sni);
     free(f->req);
     free(f->body);
     free(f);
@@ -162,6 +178,8 @@ static void http_plain_arm_timer(struct http_plain_fetch *f, long after_start_ms
 /* Waits on the socket for what (EV_READ or EV_WRITE). */
 static void http_plain_wait(struct http_plain_fetch *f, short what)
 {
+    if (f->waiting == what) return;
+    f->waiting = what;
     event_del(&f->io);
     event_assign(&f->io, f->owner->base, f->fd, what | EV_PERSIST, http_plain_io_cb, f);
     event_add(&f->io, NULL);
@@ -176,16 +194,109 @@ static void http_plain_fail_errno(struct http_plain_fetch *f, CURLcode code, con
     http_plain_complete(f, code, msg);
 }
 
+/* "what: reason" for an OpenSSL call that returned rc */
+static void http_plain_ssl_error(struct http_plain_fetch *f, int rc, const char *what, char *buf,
+                                 size_t len)
+{
+    int err = SSL_get_error(f->ssl, rc);
+    unsigned long e = ERR_peek_last_error();
+    char ebuf[200];
+
+    if (e != 0) {
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
+        snprintf(buf, len, "%s: %s", what, ebuf);
+    } else if (err == SSL_ERROR_SYSCALL && errno != 0) {
+        snprintf(buf, len, "%s: %s", what, strerror(errno));
+    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
+        snprintf(buf, len, "%s: connection closed by the server", what);
+    } else {
+        snprintf(buf, len, "%s (SSL error %d)", what, err);
+    }
+    ERR_clear_error();
+}
+
+/* Waits for what OpenSSL wants after rc; false when it wants nothing we can wait for. */
+static bool http_plain_ssl_wait(struct http_plain_fetch *f, int rc)
+{
+    int err = SSL_get_error(f->ssl, rc);
+
+    if (err == SSL_ERROR_WANT_READ) http_plain_wait(f, EV_READ);
+    else if (err == SSL_ERROR_WANT_WRITE) http_plain_wait(f, EV_WRITE);
+    else return false;
+    return true;
+}
+
+static void http_plain_send(struct http_plain_fetch *f);
+
+/* The connection (and for https the handshake) is up: the transfer's timer, then send. */
+static void http_plain_connected(struct http_plain_fetch *f)
+{
+    f->connected = true;
+    free(f->sni);
+    f->sni = NULL;
+    event_del(&f->timer);
+    if (f->timeout_ms > 0) http_plain_arm_timer(f, f->timeout_ms);
+    f->state = HTTP_PLAIN_SENDING;
+    http_plain_send(f);
+}
+
+/* One step of the TLS handshake. */
+static void http_plain_handshake(struct http_plain_fetch *f)
+{
+    char msg[HTTP_PLAIN_ERROR_MAX];
+    int rc;
+
+    ERR_clear_error();
+    rc = SSL_do_handshake(f->ssl);
+    if (rc == 1) {
+        http_plain_connected(f);
+        return;
+    }
+    if (http_plain_ssl_wait(f, rc)) return;
+    http_plain_ssl_error(f, rc, "TLS handshake failed", msg, sizeof(msg));
+    http_plain_complete(f, CURLE_SSL_CONNECT_ERROR, msg);
+}
+
+/* https: the TCP connection is up; start the handshake (TLS >= 1.2, ALPN http/1.1, SNI). */
+static void http_plain_start_tls(struct http_plain_fetch *f)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+
+    f->ssl = SSL_new(f->owner->ctx);
+    if (f->ssl == NULL || SSL_set_fd(f->ssl, f->fd) != 1 ||
+        (f->sni != NULL && SSL_set_tlsext_host_name(f->ssl, f->sni) != 1) ||
+        SSL_set_alpn_protos(f->ssl, alpn, sizeof(alpn) - 1) != 0) {
+        ERR_clear_error();
+        http_plain_complete(f, CURLE_SSL_CONNECT_ERROR, "TLS setup failed");
+        return;
+    }
+    SSL_set_connect_state(f->ssl);
+    f->state = HTTP_PLAIN_HANDSHAKING;
+    http_plain_handshake(f);
+}
+
 /* The connection is up: send the request (usually in one write), then read. */
 static void http_plain_send(struct http_plain_fetch *f)
 {
+    char msg[HTTP_PLAIN_ERROR_MAX];
+
     while (f->req_off < f->req_len) {
+        if (f->ssl != NULL) {
+            int len = (int)(f->req_len - f->req_off), rc;
+            ERR_clear_error();
+            rc = SSL_write(f->ssl, f->req + f->req_off, len);
+            if (rc <= 0) {
+                if (http_plain_ssl_wait(f, rc)) return;
+                http_plain_ssl_error(f, rc, "Send failure", msg, sizeof(msg));
+                http_plain_complete(f, CURLE_SEND_ERROR, msg);
+                return;
+            }
+            f->req_off += (size_t)rc;
+            continue;
+        }
         ssize_t n = send(f->fd, f->req + f->req_off, f->req_len - f->req_off, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (f->state != HTTP_PLAIN_SENDING) {
-                f->state = HTTP_PLAIN_SENDING;
-                http_plain_wait(f, EV_WRITE);
-            }
+            http_plain_wait(f, EV_WRITE);
             return;
         }
         if (n < 0) {
@@ -215,25 +326,13 @@ static void http_plain_parse_failed(struct http_plain_fetch *f, bool eof)
     http_plain_complete(f, code, msg);
 }
 
-static void http_plain_receive(struct http_plain_fetch *f)
+/* The bytes read go to the parser; true while the fetch goes on. */
+static bool http_plain_got(struct http_plain_fetch *f, const unsigned char *buf, size_t n)
 {
-    unsigned char buf[HTTP_PLAIN_READ_CHUNK];
-    ssize_t n = recv(f->fd, buf, sizeof(buf), 0);
     enum http_resp_result r;
 
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-        http_plain_fail_errno(f, CURLE_RECV_ERROR, "Recv failure", errno);
-        return;
-    }
-    if (n == 0) {
-        r = http_resp_eof(&f->resp);
-        if (r == HTTP_RESP_COMPLETE) http_plain_complete(f, CURLE_OK, "");
-        else http_plain_parse_failed(f, true);
-        return;
-    }
     f->received += (uint64_t)n;
-    r = http_resp_feed(&f->resp, buf, (size_t)n);
+    r = http_resp_feed(&f->resp, buf, n);
     if (r == HTTP_RESP_COMPLETE) {
         http_plain_complete(f, CURLE_OK, "");
     } else if (r == HTTP_RESP_STOPPED) {
@@ -243,6 +342,64 @@ static void http_plain_receive(struct http_plain_fetch *f)
     } else if (r == HTTP_RESP_ERROR) {
         http_plain_parse_failed(f, false);
     }
+    return r == HTTP_RESP_MORE;
+}
+
+/* The peer closed the connection. */
+static void http_plain_eof(struct http_plain_fetch *f)
+{
+    if (http_resp_eof(&f->resp) == HTTP_RESP_COMPLETE) http_plain_complete(f, CURLE_OK, "");
+    else http_plain_parse_failed(f, true);
+}
+
+/* https: reads what OpenSSL has, records held in its buffer included (no socket event for
+ * those). */
+static void http_plain_receive_tls(struct http_plain_fetch *f)
+{
+    unsigned char buf[HTTP_PLAIN_READ_CHUNK];
+    char msg[HTTP_PLAIN_ERROR_MAX];
+    int rc, err;
+
+    do {
+        ERR_clear_error();
+        rc = SSL_read(f->ssl, buf, (int)sizeof(buf));
+        if (rc > 0) {
+            if (!http_plain_got(f, buf, (size_t)rc)) return;
+            continue;
+        }
+        err = SSL_get_error(f->ssl, rc);
+        if (err == SSL_ERROR_ZERO_RETURN) {
+            http_plain_eof(f);
+            return;
+        }
+        if (http_plain_ssl_wait(f, rc)) return;
+        http_plain_ssl_error(f, rc, "Recv failure", msg, sizeof(msg));
+        http_plain_complete(f, CURLE_RECV_ERROR, msg);
+        return;
+    } while (SSL_pending(f->ssl) > 0);
+    http_plain_wait(f, EV_READ);
+}
+
+static void http_plain_receive(struct http_plain_fetch *f)
+{
+    unsigned char buf[HTTP_PLAIN_READ_CHUNK];
+    ssize_t n;
+
+    if (f->ssl != NULL) {
+        http_plain_receive_tls(f);
+        return;
+    }
+    n = recv(f->fd, buf, sizeof(buf), 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        http_plain_fail_errno(f, CURLE_RECV_ERROR, "Recv failure", errno);
+        return;
+    }
+    if (n == 0) {
+        http_plain_eof(f);
+        return;
+    }
+    (void)http_plain_got(f, buf, (size_t)n);
 }
 
 /* called by libevent when the socket is ready for the direction the state waits for */
@@ -262,10 +419,11 @@ static void http_plain_io_cb(evutil_socket_t fd, short what, void *arg)
             http_plain_complete(f, CURLE_COULDNT_CONNECT, msg);
             return;
         }
-        f->connected = true;
-        event_del(&f->timer);
-        if (f->timeout_ms > 0) http_plain_arm_timer(f, f->timeout_ms);
-        http_plain_send(f);
+        if (f->tls) http_plain_start_tls(f);
+        else http_plain_connected(f);
+        return;
+    case HTTP_PLAIN_HANDSHAKING:
+        http_plain_handshake(f);
         return;
     case HTTP_PLAIN_SENDING:
         http_plain_send(f);
@@ -289,7 +447,7 @@ static void http_plain_timer_cb(evutil_socket_t fd, short what, void *arg)
         http_plain_complete(f, f->defer_code, f->defer_error);
         return;
     }
-    if (f->state == HTTP_PLAIN_CONNECTING)
+    if (f->state == HTTP_PLAIN_CONNECTING || f->state == HTTP_PLAIN_HANDSHAKING)
         snprintf(msg, sizeof(msg), "Connection timed out after %ld milliseconds", elapsed);
     else
         snprintf(msg, sizeof(msg),
@@ -379,9 +537,9 @@ static void http_plain_adds(char **buf, size_t *len, size_t *cap, const char *s)
 
 /*
  * The request as libcurl writes it for a GET with these options: request line, Host (with
- * the URL's port unless 80), User-Agent, Accept unless a custom header replaces them, then
+ * the URL's port unless the scheme's default), User-Agent, Accept unless a custom header replaces them, then
  * the custom headers ("Name:" alone removes a default, "Name;" sends an empty value).
- * Returns -1 when the URL is not an http:// URL this client takes.
+ * Returns -1 when the URL is not an http:// or https:// URL this client takes.
  */
 static int http_plain_build(struct http_plain_fetch *f, const struct http_fetch_opts *o)
 {
@@ -393,12 +551,17 @@ static int http_plain_build(struct http_plain_fetch *f, const struct http_fetch_
 
     if (u == NULL || o->url == NULL || curl_url_set(u, CURLUPART_URL, o->url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        strcasecmp(scheme, "http") != 0 ||
+        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0' ||
         curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
         goto done;
     if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK) query = NULL;
     if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) goto done;
+    f->tls = strcasecmp(scheme, "https") == 0;
+    if (f->tls) { /* SNI names a host, never an IP literal (RFC 6066 §3) */
+        struct in_addr a4;
+        if (host[0] != '[' && inet_pton(AF_INET, host, &a4) != 1) f->sni = util_xstrdup(host);
+    }
     http_plain_adds(&buf, &len, &cap, "GET ");
     http_plain_adds(&buf, &len, &cap, path[0] != '\0' ? path : "/");
     if (query != NULL) {
@@ -407,7 +570,7 @@ static int http_plain_build(struct http_plain_fetch *f, const struct http_fetch_
     }
     http_plain_adds(&buf, &len, &cap, " HTTP/1.1\r\nHost: ");
     http_plain_adds(&buf, &len, &cap, host);
-    if (strcmp(port, "80") != 0) {
+    if (strcmp(port, f->tls ? "443" : "80") != 0) {
         snprintf(portbuf, sizeof(portbuf), ":%s", port);
         http_plain_adds(&buf, &len, &cap, portbuf);
     }
@@ -499,6 +662,32 @@ static void http_plain_connect(struct http_plain_fetch *f)
     http_plain_arm_timer(f, f->connect_timeout_ms);
 }
 
+/*
+ * The client's TLS context, made once: TLS >= 1.2, no certificate verification (as the checks
+ * require), a capped chain, no resumption (no session cache, no tickets), no renegotiation,
+ * a peer's EOF without close_notify read as the end of the connection (as libcurl does).
+ */
+static int http_plain_ctx(struct http_plain *p)
+{
+    SSL_CTX *ctx;
+
+    if (p->ctx != NULL) return 0;
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        SSL_CTX_free(ctx);
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_max_cert_list(ctx, HTTP_PLAIN_MAX_CERT_LIST);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    p->ctx = ctx;
+    return 0;
+}
+
 int http_plain_fetch(struct http_plain *p, const struct http_fetch_opts *o, http_fetch_cb cb,
                      void *arg)
 {
@@ -507,8 +696,10 @@ int http_plain_fetch(struct http_plain *p, const struct http_fetch_opts *o, http
     if (p == NULL) return -1;
     f = util_xcalloc(1, sizeof(*f));
     f->fd = -1;
-    if (http_plain_parse_pin(f, o->connect_to) != 0 || http_plain_build(f, o) != 0) {
+    if (http_plain_parse_pin(f, o->connect_to) != 0 || http_plain_build(f, o) != 0 ||
+        (f->tls && http_plain_ctx(p) != 0)) {
         free(f->req);
+        free(f->sni);
         free(f);
         return -1;
     }
@@ -541,5 +732,6 @@ void http_plain_free(struct http_plain *p)
         if (f->state == HTTP_PLAIN_DEFERRED) http_plain_complete(f, f->defer_code, f->defer_error);
         else http_plain_complete(f, CURLE_ABORTED_BY_CALLBACK, "HTTP client shut down");
     }
+    SSL_CTX_free(p->ctx);
     free(p);
 }

@@ -344,8 +344,8 @@ static void test_free_with_pending(void **state)
     assert_int_equal(f->calls, 3);
 }
 
-/* One fetch of http://name.test/p?q=1 to the raw server, by the client given. */
-static void raw_fetch(struct fixture *f, struct http_client *c, int port)
+/* One fetch of <scheme>://name.test/p?q=1 to the raw server, by the client given. */
+static void raw_fetch(struct fixture *f, struct http_client *c, int port, bool tls)
 {
     const char *const headers[] = {"X-Extra: 1", "Empty;", "Removed:", NULL};
     char connect_to[64];
@@ -353,7 +353,7 @@ static void raw_fetch(struct fixture *f, struct http_client *c, int port)
 
     snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", port);
     memset(&o, 0, sizeof(o));
-    o.url = "http://name.test/p?q=1";
+    o.url = tls ? "https://name.test/p?q=1" : "http://name.test/p?q=1";
     o.connect_to = connect_to;
     o.connect_timeout_ms = 2000;
     o.timeout_ms = 3000;
@@ -367,14 +367,14 @@ static void raw_fetch(struct fixture *f, struct http_client *c, int port)
 }
 
 /*
- * libcurl and our client, side by side: the same request bytes, and for each answer the same
- * code, status, Location, body and cap flag.
+ * libcurl and our client, side by side, over plain TCP and over TLS: the same request bytes,
+ * and for each answer the same code, status, Location, body and cap flag.
  */
 static void test_same_as_curl(void **state)
 {
     struct fixture *f = *state;
     struct http_client *curl = http_client_new(f->base);
-    struct raw_server srv;
+    struct raw_server srv, tls;
     char curl_req[sizeof(srv.request)];
     static const char *const answers[] = {
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
@@ -391,14 +391,18 @@ static void test_same_as_curl(void **state)
 
     http_client_set_curl_only(curl, true);
     raw_server_start(&srv, f->base);
-    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+    raw_server_start_tls(&tls, f->base);
+    for (size_t i = 0; i < 2 * sizeof(answers) / sizeof(answers[0]); i++) {
+        size_t k = i % (sizeof(answers) / sizeof(answers[0]));
+        bool over_tls = i >= sizeof(answers) / sizeof(answers[0]);
+        struct raw_server *to = over_tls ? &tls : &srv;
         struct fixture by_curl;
-        raw_server_answer(&srv, answers[i]);
-        raw_fetch(f, curl, srv.port);
-        memcpy(curl_req, srv.request, sizeof(curl_req));
+        raw_server_answer(to, answers[k]);
+        raw_fetch(f, curl, to->port, over_tls);
+        memcpy(curl_req, to->request, sizeof(curl_req));
         by_curl = *f;
-        raw_fetch(f, f->http, srv.port);
-        assert_string_equal(srv.request, curl_req);
+        raw_fetch(f, f->http, to->port, over_tls);
+        assert_string_equal(to->request, curl_req);
         assert_int_equal(f->code, by_curl.code);
         assert_int_equal(f->status, by_curl.status);
         assert_int_equal(f->has_location, by_curl.has_location);
@@ -409,8 +413,11 @@ static void test_same_as_curl(void **state)
         assert_int_equal(f->connected, by_curl.connected);
     }
     assert_int_equal(srv.requests, 2 * (int)(sizeof(answers) / sizeof(answers[0])));
+    assert_int_equal(tls.requests, 2 * (int)(sizeof(answers) / sizeof(answers[0])));
+    assert_string_equal(tls.sni, "name.test");
     http_client_free(curl);
     raw_server_stop(&srv);
+    raw_server_stop(&tls);
 }
 
 int main(void)

@@ -2,7 +2,8 @@
  * Tests for worker/http_plain.c against a raw TCP server in the test's event loop: which
  * fetches it takes, the exact request bytes, the three body framings, answers cut short or
  * empty, the body cap (status and Location still reported), the special-purpose veto, the
- * transfer timeout, and teardown with fetches in flight.
+ * transfer timeout, teardown with fetches in flight; and https (SNI, request, answer, a
+ * handshake against a server that does not speak TLS, a held handshake's timeout).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,7 @@ struct fixture {
     long status;
     char location[256];
     bool has_location;
-    char body[256];
+    char body[32768];
     size_t body_len;
     bool too_large, connected, vetoed;
     char ip[HTTP_CLIENT_IP_MAX];
@@ -118,9 +119,7 @@ static void test_takes_only_pinned_http(void **state)
                                        "::127.0.0.1:0", "::127.0.0.1:99999", "::[::1:80",
                                        "::not-an-ip:80", "::127.0.0.1:80x"};
 
-    opts_for(f, &o, pin, sizeof(pin), "https://name.test/x");
-    assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), -1);
-    o.url = "ftp://name.test/x";
+    opts_for(f, &o, pin, sizeof(pin), "ftp://name.test/x");
     assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), -1);
     o.url = NULL;
     assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), -1);
@@ -296,6 +295,66 @@ static void test_free_with_pending(void **state)
     assert_int_equal(f->calls, 3);
 }
 
+/* https: SNI is the name (none for an IP literal), the request as for http, Host without
+ * the default port 443; the answer is read through TLS. */
+static void test_https(void **state)
+{
+    struct fixture *f = *state;
+    struct raw_server tls;
+    struct http_fetch_opts o;
+    char pin[64];
+    static char big[20000 + 64];
+
+    raw_server_start_tls(&tls, f->base);
+    snprintf(pin, sizeof(pin), "::127.0.0.1:%d", tls.port);
+    memset(&o, 0, sizeof(o));
+    o.url = "https://name.test/p?q=1";
+    o.connect_to = pin;
+    o.connect_timeout_ms = 2000;
+    o.timeout_ms = 3000;
+    o.max_body = 64;
+    o.allow_private = true;
+    raw_server_answer(&tls, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    run(f, &o);
+    assert_int_equal(f->code, CURLE_OK);
+    assert_int_equal(f->status, 200);
+    assert_int_equal(f->body_len, 5);
+    assert_memory_equal(f->body, "hello", 5);
+    assert_true(f->connected);
+    assert_string_equal(tls.sni, "name.test");
+    assert_string_equal(tls.request, "GET /p?q=1 HTTP/1.1\r\nHost: name.test\r\n"
+                                     "Accept: */*\r\n\r\n");
+    /* an IP literal sends no SNI; a body larger than one TLS record, until close */
+    o.url = "https://192.0.2.7:8443/";
+    o.max_body = sizeof(big);
+    snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\n\r\n");
+    memset(big + strlen(big), 'z', 20000);
+    raw_server_answer(&tls, big);
+    run(f, &o);
+    assert_int_equal(f->code, CURLE_OK);
+    assert_int_equal(f->body_len, 20000);
+    assert_string_equal(tls.sni, "");
+    assert_non_null(strstr(tls.request, "Host: 192.0.2.7:8443\r\n"));
+    /* a handshake with a server that answers in plain HTTP */
+    snprintf(pin, sizeof(pin), "::127.0.0.1:%d", f->srv.port);
+    raw_server_answer(&f->srv, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    f->srv.at_once = 1;
+    o.url = "https://name.test/x";
+    run(f, &o);
+    assert_int_equal(f->code, CURLE_SSL_CONNECT_ERROR);
+    assert_int_equal(f->status, 0);
+    assert_false(f->connected);
+    assert_non_null(strstr(f->error, "TLS handshake failed"));
+    /* a server that never answers the handshake: the connect timeout */
+    f->srv.at_once = 0; /* it waits for a request that never comes */
+    o.connect_timeout_ms = 150;
+    run(f, &o);
+    assert_int_equal(f->code, CURLE_OPERATION_TIMEDOUT);
+    assert_false(f->connected);
+    assert_non_null(strstr(f->error, "Connection timed out after"));
+    raw_server_stop(&tls);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_veto_and_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
