@@ -171,29 +171,36 @@ static void http_fetch_defer_cb(evutil_socket_t fd, short what, void *arg)
     http_fetch_complete(f, f->defer_code);
 }
 
+size_t http_client_body_append(unsigned char **body, size_t *len, size_t *alloc, size_t max,
+                               const unsigned char *p, size_t n)
+{
+    size_t room = max - *len;
+    size_t take = n > room ? room : n;
+
+    if (take == 0) return 0;
+    if (*len + take > *alloc) {
+        size_t want = *alloc == 0 ? 1024 : *alloc * 2;
+        if (want < *len + take) want = *len + take;
+        if (want > max) want = max;
+        unsigned char *nb = realloc(*body, want);
+        if (nb == NULL) return 0;
+        *body = nb;
+        *alloc = want;
+    }
+    memcpy(*body + *len, p, take);
+    *len += take;
+    return take;
+}
+
 /* called by libcurl with each chunk of the response body */
 static size_t http_fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct http_fetch *f = userdata;
     size_t n = size * nmemb;
-    size_t room = f->max_body - f->body_len;
-    size_t take = n > room ? room : n;
 
-    if (take > 0) {
-        if (f->body_len + take > f->body_alloc) {
-            size_t want = f->body_alloc == 0 ? 1024 : f->body_alloc * 2;
-            if (want < f->body_len + take) want = f->body_len + take;
-            if (want > f->max_body) want = f->max_body;
-            unsigned char *nb = realloc(f->body, want);
-            if (nb == NULL) return 0;
-            f->body = nb;
-            f->body_alloc = want;
-        }
-        memcpy(f->body + f->body_len, ptr, take);
-        f->body_len += take;
-    }
-    if (take < n) {
-        f->too_large = true;
+    if (http_client_body_append(&f->body, &f->body_len, &f->body_alloc, f->max_body,
+                                (const unsigned char *)ptr, n) < n) {
+        f->too_large = f->body_len == f->max_body;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     return n;

@@ -61,6 +61,13 @@ void http_client_fetch(struct http_client *c, const struct http_fetch_opts *opts
                        http_fetch_cb cb, void *arg);
 /** Number of fetches in flight (tests and metrics). */
 int http_client_pending(const struct http_client *c);
+/**
+ * Appends up to n bytes to a body capped at max bytes (*body grows by doubling from 1 KiB,
+ * never past max): the one body store of both HTTP clients. Returns the bytes taken; fewer
+ * than n means the cap was reached (*len == max) or memory ran out.
+ */
+size_t http_client_body_append(unsigned char **body, size_t *len, size_t *alloc, size_t max,
+                               const unsigned char *p, size_t n);
 /** Sends every fetch through libcurl (tests and benchmarks compare the two clients). */
 void http_client_set_curl_only(struct http_client *c, bool on);
 

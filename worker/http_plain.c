@@ -140,24 +140,9 @@ static void http_plain_complete(struct http_plain_fetch *f, CURLcode code, const
 static bool http_plain_body_cb(void *arg, const unsigned char *p, size_t n)
 {
     struct http_plain_fetch *f = arg;
-    size_t room = f->max_body - f->body_len;
-    size_t take = n > room ? room : n;
 
-    if (take > 0) {
-        if (f->body_len + take > f->body_alloc) {
-            size_t want = f->body_alloc == 0 ? 1024 : f->body_alloc * 2;
-            if (want < f->body_len + take) want = f->body_len + take;
-            if (want > f->max_body) want = f->max_body;
-            unsigned char *nb = realloc(f->body, want);
-            if (nb == NULL) return false;
-            f->body = nb;
-            f->body_alloc = want;
-        }
-        memcpy(f->body + f->body_len, p, take);
-        f->body_len += take;
-    }
-    if (take < n) {
-        f->too_large = true;
+    if (http_client_body_append(&f->body, &f->body_len, &f->body_alloc, f->max_body, p, n) < n) {
+        f->too_large = f->body_len == f->max_body;
         return false;
     }
     return true;
@@ -337,7 +322,10 @@ static bool http_plain_got(struct http_plain_fetch *f, const unsigned char *buf,
         http_plain_complete(f, CURLE_OK, "");
     } else if (r == HTTP_RESP_STOPPED) {
         char msg[HTTP_PLAIN_ERROR_MAX];
-        snprintf(msg, sizeof(msg), "response body larger than %zu bytes", f->max_body);
+        if (f->too_large)
+            snprintf(msg, sizeof(msg), "response body larger than %zu bytes", f->max_body);
+        else
+            snprintf(msg, sizeof(msg), "out of memory for the response body");
         http_plain_complete(f, CURLE_WRITE_ERROR, msg);
     } else if (r == HTTP_RESP_ERROR) {
         http_plain_parse_failed(f, false);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "http_client.h"
+#include "fetch_copy.h"
 #include "raw_http_server.h"
 
 struct fixture {
@@ -35,19 +36,7 @@ struct fixture {
     char host_hdr[128];
     char accept_hdr[64];
     char cookie_hdr[64];
-    /* copy of the last result */
-    int calls;
-    CURLcode code;
-    char error[CURL_ERROR_SIZE + 128];
-    long status;
-    char location[512];
-    bool has_location;
-    char body[16384];
-    size_t body_len;
-    bool too_large;
-    bool connected;
-    bool vetoed;
-    char ip[HTTP_CLIENT_IP_MAX];
+    struct fetch_copy r; /* the last result */
 };
 
 /* called by evhttp for each request */
@@ -128,23 +117,7 @@ static int teardown(void **state)
 /* called by the client when a fetch ends */
 static void fetch_done(void *arg, const struct http_fetch_result *r)
 {
-    struct fixture *f = arg;
-
-    f->calls++;
-    f->code = r->code;
-    snprintf(f->error, sizeof(f->error), "%s", r->error);
-    f->status = r->status;
-    f->has_location = r->location != NULL;
-    snprintf(f->location, sizeof(f->location), "%s", r->location ? r->location : "");
-    assert_non_null(r->body);
-    assert_true(r->body_len <= sizeof(f->body));
-    memcpy(f->body, r->body, r->body_len);
-    f->body_len = r->body_len;
-    f->too_large = r->body_too_large;
-    f->connected = r->connected;
-    f->vetoed = r->vetoed;
-    snprintf(f->ip, sizeof(f->ip), "%s", r->primary_ip);
-    assert_true(r->elapsed_ms >= 0);
+    fetch_copy_take(&((struct fixture *)arg)->r, r);
 }
 
 static void fetch(struct fixture *f, const char *path, bool pin, bool allow_private,
@@ -165,11 +138,11 @@ static void fetch(struct fixture *f, const char *path, bool pin, bool allow_priv
     o.headers = headers;
     o.user_agent = "ua/1";
     o.allow_private = allow_private;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    assert_int_equal(f->calls, 0); /* never synchronous */
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->r.calls, 0); /* never synchronous */
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.calls, 1);
     assert_int_equal(http_client_pending(f->http), 0);
 }
 
@@ -178,17 +151,17 @@ static void test_pinned_fetch(void **state)
     struct fixture *f = *state;
 
     fetch(f, "/hello", true, true, 1024);
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->status, 200);
-    assert_int_equal(f->body_len, 5);
-    assert_memory_equal(f->body, "hello", 5);
-    assert_false(f->too_large);
-    assert_true(f->connected);
-    assert_false(f->has_location);
-    assert_string_equal(f->ip, "127.0.0.1");
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.status, 200);
+    assert_int_equal(f->r.body_len, 5);
+    assert_memory_equal(f->r.body, "hello", 5);
+    assert_false(f->r.too_large);
+    assert_true(f->r.connected);
+    assert_false(f->r.has_location);
+    assert_string_equal(f->r.ip, "127.0.0.1");
     assert_string_equal(f->host_hdr, "name.invalid"); /* the name, not the pinned IP:port */
     assert_string_equal(f->accept_hdr, "*/*");
-    assert_string_equal(f->error, "");
+    assert_string_equal(f->r.error, "");
 }
 
 static void test_no_redirect_following(void **state)
@@ -198,11 +171,11 @@ static void test_no_redirect_following(void **state)
 
     fetch(f, "/redirect", true, true, 1024);
     before = f->hits;
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->status, 302);
-    assert_true(f->has_location);
-    assert_string_equal(f->location, "/next?a=b"); /* value as sent, minus header padding */
-    assert_memory_equal(f->body, "moved", 5);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.status, 302);
+    assert_true(f->r.has_location);
+    assert_string_equal(f->r.location, "/next?a=b"); /* value as sent, minus header padding */
+    assert_memory_equal(f->r.body, "moved", 5);
     /* a second fetch sends no cookie from the first response */
     fetch(f, "/hello", true, true, 1024);
     assert_int_equal(f->hits, before + 1);
@@ -214,15 +187,15 @@ static void test_body_cap(void **state)
     struct fixture *f = *state;
 
     fetch(f, "/big", true, true, 100);
-    assert_int_equal(f->status, 200);
-    assert_true(f->too_large);
-    assert_int_equal(f->code, CURLE_WRITE_ERROR);
-    assert_int_equal(f->body_len, 100);
-    assert_non_null(strstr(f->error, "100 bytes"));
+    assert_int_equal(f->r.status, 200);
+    assert_true(f->r.too_large);
+    assert_int_equal(f->r.code, CURLE_WRITE_ERROR);
+    assert_int_equal(f->r.body_len, 100);
+    assert_non_null(strstr(f->r.error, "100 bytes"));
     fetch(f, "/big", true, true, 10000); /* exactly the size: not too large */
-    assert_false(f->too_large);
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->body_len, 10000);
+    assert_false(f->r.too_large);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.body_len, 10000);
 }
 
 static void test_veto_special(void **state)
@@ -231,12 +204,12 @@ static void test_veto_special(void **state)
     int before = f->hits;
 
     fetch(f, "/hello", true, false, 1024);
-    assert_true(f->vetoed);
-    assert_false(f->connected);
-    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
-    assert_int_equal(f->status, 0);
-    assert_string_equal(f->ip, "127.0.0.1");
-    assert_non_null(strstr(f->error, "special-purpose"));
+    assert_true(f->r.vetoed);
+    assert_false(f->r.connected);
+    assert_int_equal(f->r.code, CURLE_COULDNT_CONNECT);
+    assert_int_equal(f->r.status, 0);
+    assert_string_equal(f->r.ip, "127.0.0.1");
+    assert_non_null(strstr(f->r.error, "special-purpose"));
     assert_int_equal(f->hits, before); /* no request reached the server */
 }
 
@@ -264,30 +237,30 @@ static void test_transport_errors(void **state)
     o.timeout_ms = 2000;
     o.max_body = 10;
     o.allow_private = true;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
-    assert_false(f->connected);
-    assert_false(f->vetoed);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.code, CURLE_COULDNT_CONNECT);
+    assert_false(f->r.connected);
+    assert_false(f->r.vetoed);
 
     /* TLS to a plain HTTP server fails the handshake */
     snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", f->port);
     o.url = "https://name.invalid/x";
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_not_equal(f->code, CURLE_OK);
-    assert_int_equal(f->status, 0);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_not_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.status, 0);
 
     /* total timeout */
     o.url = "http://name.invalid/hang";
     o.timeout_ms = 200;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->code, CURLE_OPERATION_TIMEDOUT);
-    assert_true(f->connected);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.code, CURLE_OPERATION_TIMEDOUT);
+    assert_true(f->r.connected);
 }
 
 static void test_setup_failures_deferred(void **state)
@@ -300,18 +273,18 @@ static void test_setup_failures_deferred(void **state)
     o.connect_to = "::127.0.0.1:21";
     o.timeout_ms = 1000;
     o.allow_private = true;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    assert_int_equal(f->calls, 0);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->code, CURLE_UNSUPPORTED_PROTOCOL);
+    assert_int_equal(f->r.calls, 0);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.code, CURLE_UNSUPPORTED_PROTOCOL);
 
     o.url = NULL;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
-    assert_int_equal(f->calls, 0);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->code, CURLE_URL_MALFORMAT);
+    assert_int_equal(f->r.calls, 0);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.code, CURLE_URL_MALFORMAT);
 }
 
 static void test_free_with_pending(void **state)
@@ -327,21 +300,21 @@ static void test_free_with_pending(void **state)
     o.timeout_ms = 5000;
     o.max_body = 10;
     o.allow_private = true;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(f->http, &o, fetch_done, f);
     http_client_fetch(f->http, &o, fetch_done, f);
     for (int i = 0; i < 50 && f->hits < 2; i++) event_base_loop(f->base, EVLOOP_ONCE);
     assert_int_equal(f->hits, 2); /* both requests are at the server, which never answers */
     o.url = NULL; /* one still waiting for its deferred failure */
     http_client_fetch(f->http, &o, fetch_done, f);
-    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->r.calls, 0);
     assert_int_equal(http_client_pending(f->http), 3);
     http_client_free(f->http);
     f->http = NULL;
-    assert_int_equal(f->calls, 3);
+    assert_int_equal(f->r.calls, 3);
     /* the loop must not hold stale events of the freed client */
     event_base_loop(f->base, EVLOOP_NONBLOCK);
-    assert_int_equal(f->calls, 3);
+    assert_int_equal(f->r.calls, 3);
 }
 
 /* One fetch of <scheme>://name.test/p?q=1 to the raw server, by the client given. */
@@ -361,9 +334,9 @@ static void raw_fetch(struct fixture *f, struct http_client *c, int port, bool t
     o.headers = headers;
     o.user_agent = "ua/1";
     o.allow_private = true;
-    f->calls = 0;
+    f->r.calls = 0;
     http_client_fetch(c, &o, fetch_done, f);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
 }
 
 /*
@@ -403,14 +376,14 @@ static void test_same_as_curl(void **state)
         by_curl = *f;
         raw_fetch(f, f->http, to->port, over_tls);
         assert_string_equal(to->request, curl_req);
-        assert_int_equal(f->code, by_curl.code);
-        assert_int_equal(f->status, by_curl.status);
-        assert_int_equal(f->has_location, by_curl.has_location);
-        assert_string_equal(f->location, by_curl.location);
-        assert_int_equal(f->body_len, by_curl.body_len);
-        assert_memory_equal(f->body, by_curl.body, f->body_len);
-        assert_int_equal(f->too_large, by_curl.too_large);
-        assert_int_equal(f->connected, by_curl.connected);
+        assert_int_equal(f->r.code, by_curl.r.code);
+        assert_int_equal(f->r.status, by_curl.r.status);
+        assert_int_equal(f->r.has_location, by_curl.r.has_location);
+        assert_string_equal(f->r.location, by_curl.r.location);
+        assert_int_equal(f->r.body_len, by_curl.r.body_len);
+        assert_memory_equal(f->r.body, by_curl.r.body, f->r.body_len);
+        assert_int_equal(f->r.too_large, by_curl.r.too_large);
+        assert_int_equal(f->r.connected, by_curl.r.connected);
     }
     assert_int_equal(srv.requests, 2 * (int)(sizeof(answers) / sizeof(answers[0])));
     assert_int_equal(tls.requests, 2 * (int)(sizeof(answers) / sizeof(answers[0])));

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "fetch_copy.h"
 #include "http_plain.h"
 #include "raw_http_server.h"
 
@@ -20,16 +21,7 @@ struct fixture {
     struct event_base *base;
     struct raw_server srv;
     struct http_plain *plain;
-    int calls;
-    CURLcode code;
-    char error[256];
-    long status;
-    char location[256];
-    bool has_location;
-    char body[32768];
-    size_t body_len;
-    bool too_large, connected, vetoed;
-    char ip[HTTP_CLIENT_IP_MAX];
+    struct fetch_copy r; /* the last result */
 };
 
 static int setup(void **state)
@@ -57,21 +49,7 @@ static int teardown(void **state)
 /* called by the client when a fetch ends */
 static void done_cb(void *arg, const struct http_fetch_result *r)
 {
-    struct fixture *f = arg;
-
-    f->calls++;
-    f->code = r->code;
-    snprintf(f->error, sizeof(f->error), "%s", r->error);
-    f->status = r->status;
-    f->has_location = r->location != NULL;
-    snprintf(f->location, sizeof(f->location), "%s", r->location ? r->location : "");
-    assert_true(r->body_len <= sizeof(f->body));
-    memcpy(f->body, r->body, r->body_len);
-    f->body_len = r->body_len;
-    f->too_large = r->body_too_large;
-    f->connected = r->connected;
-    f->vetoed = r->vetoed;
-    snprintf(f->ip, sizeof(f->ip), "%s", r->primary_ip);
+    fetch_copy_take(&((struct fixture *)arg)->r, r);
 }
 
 static void opts_for(struct fixture *f, struct http_fetch_opts *o, char *pin, size_t pinlen,
@@ -90,12 +68,12 @@ static void opts_for(struct fixture *f, struct http_fetch_opts *o, char *pin, si
 /* Runs one fetch to its end. */
 static void run(struct fixture *f, const struct http_fetch_opts *o)
 {
-    f->calls = 0;
+    f->r.calls = 0;
     assert_int_equal(http_plain_fetch(f->plain, o, done_cb, f), 0);
-    assert_int_equal(f->calls, 0); /* never inline */
+    assert_int_equal(f->r.calls, 0); /* never inline */
     assert_int_equal(http_plain_pending(f->plain), 1);
-    while (f->calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
-    assert_int_equal(f->calls, 1);
+    while (f->r.calls == 0) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(f->r.calls, 1);
     assert_int_equal(http_plain_pending(f->plain), 0);
 }
 
@@ -129,7 +107,7 @@ static void test_takes_only_pinned_http(void **state)
         assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), -1);
     }
     assert_int_equal(http_plain_pending(f->plain), 0);
-    assert_int_equal(f->calls, 0);
+    assert_int_equal(f->r.calls, 0);
     assert_int_equal(http_plain_fetch(NULL, &o, done_cb, f), -1);
 }
 
@@ -153,11 +131,11 @@ static void test_request_bytes(void **state)
                                         "Empty:\r\n"
                                         "Accept: text/plain\r\n"
                                         "\r\n");
-    assert_int_equal(f->code, CURLE_OK);
-    assert_string_equal(f->error, "");
-    assert_int_equal(f->status, 200);
-    assert_true(f->connected);
-    assert_string_equal(f->ip, "127.0.0.1");
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_string_equal(f->r.error, "");
+    assert_int_equal(f->r.status, 200);
+    assert_true(f->r.connected);
+    assert_string_equal(f->r.ip, "127.0.0.1");
     /* a port other than 80 is named in Host; no path is "/"; no user agent */
     opts_for(f, &o, pin, sizeof(pin), "http://name.test:8080");
     run(f, &o);
@@ -173,17 +151,17 @@ static void test_framings(void **state)
 
     answer_run(f, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                   "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->body_len, 5);
-    assert_memory_equal(f->body, "abcde", 5);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.body_len, 5);
+    assert_memory_equal(f->r.body, "abcde", 5);
     answer_run(f, "HTTP/1.0 200 OK\r\n\r\nuntil close");
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->body_len, 11);
-    assert_memory_equal(f->body, "until close", 11);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.body_len, 11);
+    assert_memory_equal(f->r.body, "until close", 11);
     answer_run(f, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n"
                   "\r\nx");
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->status, 404);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.status, 404);
 }
 
 static void test_cut_short_and_malformed(void **state)
@@ -191,22 +169,22 @@ static void test_cut_short_and_malformed(void **state)
     struct fixture *f = *state;
 
     answer_run(f, NULL); /* closed without a byte */
-    assert_int_equal(f->code, CURLE_GOT_NOTHING);
-    assert_int_equal(f->status, 0);
-    assert_true(f->connected);
+    assert_int_equal(f->r.code, CURLE_GOT_NOTHING);
+    assert_int_equal(f->r.status, 0);
+    assert_true(f->r.connected);
     answer_run(f, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
-    assert_int_equal(f->code, CURLE_PARTIAL_FILE);
-    assert_int_equal(f->status, 200);
-    assert_non_null(strstr(f->error, "before the end of the response body"));
+    assert_int_equal(f->r.code, CURLE_PARTIAL_FILE);
+    assert_int_equal(f->r.status, 200);
+    assert_non_null(strstr(f->r.error, "before the end of the response body"));
     answer_run(f, "HTTP/1.1 200 OK\r\nX-Half: 1\r\n");
-    assert_int_equal(f->code, CURLE_WEIRD_SERVER_REPLY);
+    assert_int_equal(f->r.code, CURLE_WEIRD_SERVER_REPLY);
     answer_run(f, "SSH-2.0-OpenSSH_9.2\r\n");
-    assert_int_equal(f->code, CURLE_WEIRD_SERVER_REPLY);
-    assert_int_equal(f->status, 0);
-    assert_non_null(strstr(f->error, "malformed HTTP/1.x status line"));
+    assert_int_equal(f->r.code, CURLE_WEIRD_SERVER_REPLY);
+    assert_int_equal(f->r.status, 0);
+    assert_non_null(strstr(f->r.error, "malformed HTTP/1.x status line"));
     answer_run(f, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n");
-    assert_int_equal(f->code, CURLE_RECV_ERROR);
-    assert_int_equal(f->status, 200);
+    assert_int_equal(f->r.code, CURLE_RECV_ERROR);
+    assert_int_equal(f->r.status, 200);
 }
 
 static void test_body_cap_keeps_status_and_location(void **state)
@@ -218,13 +196,13 @@ static void test_body_cap_keeps_status_and_location(void **state)
              "HTTP/1.1 302 Found\r\nLocation:  /next?a=b \r\nContent-Length: 100\r\n\r\n%0100d",
              0);
     answer_run(f, answer);
-    assert_int_equal(f->code, CURLE_WRITE_ERROR);
-    assert_true(f->too_large);
-    assert_int_equal(f->status, 302);
-    assert_true(f->has_location);
-    assert_string_equal(f->location, "/next?a=b");
-    assert_int_equal(f->body_len, 64);
-    assert_string_equal(f->error, "response body larger than 64 bytes");
+    assert_int_equal(f->r.code, CURLE_WRITE_ERROR);
+    assert_true(f->r.too_large);
+    assert_int_equal(f->r.status, 302);
+    assert_true(f->r.has_location);
+    assert_string_equal(f->r.location, "/next?a=b");
+    assert_int_equal(f->r.body_len, 64);
+    assert_string_equal(f->r.error, "response body larger than 64 bytes");
 }
 
 static void test_veto_and_refused(void **state)
@@ -237,25 +215,25 @@ static void test_veto_and_refused(void **state)
     opts_for(f, &o, pin, sizeof(pin), "http://name.test/x");
     o.allow_private = false; /* 127.0.0.1 is special-purpose */
     run(f, &o);
-    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
-    assert_true(f->vetoed);
-    assert_false(f->connected);
-    assert_string_equal(f->ip, "127.0.0.1");
-    assert_non_null(strstr(f->error, "special-purpose"));
+    assert_int_equal(f->r.code, CURLE_COULDNT_CONNECT);
+    assert_true(f->r.vetoed);
+    assert_false(f->r.connected);
+    assert_string_equal(f->r.ip, "127.0.0.1");
+    assert_non_null(strstr(f->r.error, "special-purpose"));
     assert_int_equal(f->srv.requests, requests); /* no packet sent */
     /* the same over IPv6 */
     o.connect_to = "::[::1]:80";
     run(f, &o);
-    assert_true(f->vetoed);
-    assert_string_equal(f->ip, "::1");
+    assert_true(f->r.vetoed);
+    assert_string_equal(f->r.ip, "::1");
     /* a closed port */
     o.allow_private = true;
     o.connect_to = "::127.0.0.1:1";
     run(f, &o);
-    assert_int_equal(f->code, CURLE_COULDNT_CONNECT);
-    assert_false(f->vetoed);
-    assert_false(f->connected);
-    assert_non_null(strstr(f->error, "Failed to connect to 127.0.0.1 port 1"));
+    assert_int_equal(f->r.code, CURLE_COULDNT_CONNECT);
+    assert_false(f->r.vetoed);
+    assert_false(f->r.connected);
+    assert_non_null(strstr(f->r.error, "Failed to connect to 127.0.0.1 port 1"));
 }
 
 static void test_timeout(void **state)
@@ -268,9 +246,9 @@ static void test_timeout(void **state)
     opts_for(f, &o, pin, sizeof(pin), "http://name.test/x");
     o.timeout_ms = 150;
     run(f, &o);
-    assert_int_equal(f->code, CURLE_OPERATION_TIMEDOUT);
-    assert_true(f->connected);
-    assert_non_null(strstr(f->error, "Operation timed out after"));
+    assert_int_equal(f->r.code, CURLE_OPERATION_TIMEDOUT);
+    assert_true(f->r.connected);
+    assert_non_null(strstr(f->r.error, "Operation timed out after"));
 }
 
 static void test_free_with_pending(void **state)
@@ -281,7 +259,7 @@ static void test_free_with_pending(void **state)
 
     f->srv.hold = 1;
     opts_for(f, &o, pin, sizeof(pin), "http://name.test/x");
-    f->calls = 0;
+    f->r.calls = 0;
     assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), 0);
     assert_int_equal(http_plain_fetch(f->plain, &o, done_cb, f), 0);
     while (f->srv.requests < 2) event_base_loop(f->base, EVLOOP_ONCE);
@@ -290,9 +268,9 @@ static void test_free_with_pending(void **state)
     assert_int_equal(http_plain_pending(f->plain), 3);
     http_plain_free(f->plain);
     f->plain = NULL;
-    assert_int_equal(f->calls, 3);
+    assert_int_equal(f->r.calls, 3);
     event_base_loop(f->base, EVLOOP_NONBLOCK); /* no stale events of the freed client */
-    assert_int_equal(f->calls, 3);
+    assert_int_equal(f->r.calls, 3);
 }
 
 /* https: SNI is the name (none for an IP literal), the request as for http, Host without
@@ -316,11 +294,11 @@ static void test_https(void **state)
     o.allow_private = true;
     raw_server_answer(&tls, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
     run(f, &o);
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->status, 200);
-    assert_int_equal(f->body_len, 5);
-    assert_memory_equal(f->body, "hello", 5);
-    assert_true(f->connected);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.status, 200);
+    assert_int_equal(f->r.body_len, 5);
+    assert_memory_equal(f->r.body, "hello", 5);
+    assert_true(f->r.connected);
     assert_string_equal(tls.sni, "name.test");
     assert_string_equal(tls.request, "GET /p?q=1 HTTP/1.1\r\nHost: name.test\r\n"
                                      "Accept: */*\r\n\r\n");
@@ -331,8 +309,8 @@ static void test_https(void **state)
     memset(big + strlen(big), 'z', 20000);
     raw_server_answer(&tls, big);
     run(f, &o);
-    assert_int_equal(f->code, CURLE_OK);
-    assert_int_equal(f->body_len, 20000);
+    assert_int_equal(f->r.code, CURLE_OK);
+    assert_int_equal(f->r.body_len, 20000);
     assert_string_equal(tls.sni, "");
     assert_non_null(strstr(tls.request, "Host: 192.0.2.7:8443\r\n"));
     /* a handshake with a server that answers in plain HTTP */
@@ -341,17 +319,17 @@ static void test_https(void **state)
     f->srv.at_once = 1;
     o.url = "https://name.test/x";
     run(f, &o);
-    assert_int_equal(f->code, CURLE_SSL_CONNECT_ERROR);
-    assert_int_equal(f->status, 0);
-    assert_false(f->connected);
-    assert_non_null(strstr(f->error, "TLS handshake failed"));
+    assert_int_equal(f->r.code, CURLE_SSL_CONNECT_ERROR);
+    assert_int_equal(f->r.status, 0);
+    assert_false(f->r.connected);
+    assert_non_null(strstr(f->r.error, "TLS handshake failed"));
     /* a server that never answers the handshake: the connect timeout */
     f->srv.at_once = 0; /* it waits for a request that never comes */
     o.connect_timeout_ms = 150;
     run(f, &o);
-    assert_int_equal(f->code, CURLE_OPERATION_TIMEDOUT);
-    assert_false(f->connected);
-    assert_non_null(strstr(f->error, "Connection timed out after"));
+    assert_int_equal(f->r.code, CURLE_OPERATION_TIMEDOUT);
+    assert_false(f->r.connected);
+    assert_non_null(strstr(f->r.error, "Connection timed out after"));
     raw_server_stop(&tls);
 }
 
