@@ -129,7 +129,6 @@ static void http_plain_complete(struct http_plain_fetch *f, CURLcode code, const
     f->cb(f->arg, &res);
 
     http_resp_free(&f->resp);
-    if (f->ssl != NULL) SSL_free(f->ssl);
     free(f->sni);
     free(f->req);
     free(f->body);
