@@ -81,7 +81,9 @@ def bodies():
 
 
 class Nginx:
-    """nginx (Debian nginx-light) with a fast static HTTP-01 target and a slow echo_sleep one."""
+    """nginx (Debian nginx-light) with a fast static HTTP-01 target and a slow echo_sleep one,
+    plus the slow one over TLS behind an http:// server that redirects every request to it
+    (a self-signed P-256 certificate made with the openssl command)."""
 
     def __init__(self, workdir, slow_delay_s):
         self.dir = os.path.join(workdir, "nginx")
@@ -92,7 +94,15 @@ class Nginx:
             f.write(KEY_AUTH)
         self.port = free_port()
         self.slow_port = free_port()
+        self.redirect_port = free_port()
+        self.slow_tls_port = free_port()
         self.slow_delay_s = slow_delay_s
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key, "-out",
+                        self.cert, "-days", "2", "-subj", "/CN=bench"],
+                       check=True, capture_output=True, timeout=60)
         self.conf = os.path.join(self.dir, "nginx.conf")
         self.write_conf()
         self.proc = Process("nginx", ["nginx", "-c", self.conf, "-p", self.dir], workdir)
@@ -125,6 +135,17 @@ http {{
         default_type text/plain;
         location / {{ echo_sleep {self.slow_delay_s}; echo -n "{KEY_AUTH}"; }}
     }}
+    server {{
+        listen 127.0.0.1:{self.redirect_port} backlog=4096;
+        return 302 https://$host$request_uri;
+    }}
+    server {{
+        listen 127.0.0.1:{self.slow_tls_port} ssl backlog=4096;
+        ssl_certificate {self.cert};
+        ssl_certificate_key {self.key};
+        default_type text/plain;
+        location / {{ echo_sleep {self.slow_delay_s}; echo -n "{KEY_AUTH}"; }}
+    }}
 }}
 """)
 
@@ -133,6 +154,7 @@ http {{
         self.proc.start()
         self.proc.wait_for_tcp("127.0.0.1", self.port)
         self.proc.wait_for_tcp("127.0.0.1", self.slow_port)
+        self.proc.wait_for_tcp("127.0.0.1", self.slow_tls_port)
         return self
 
     def set_slow_delay(self, seconds):
@@ -347,7 +369,8 @@ class Bench:
         return path, r.json
 
     def run_direct(self, scenario, job, http_port, rate=None, concurrency=None, duration=None,
-                   warmup=None, fanout=1, ramp=None, resolver=None, http_engine=None):
+                   warmup=None, fanout=1, ramp=None, resolver=None, http_engine=None,
+                   https_port=None):
         argv = [self.direct, "--job", job, "--resolver", resolver or self.knot.address,
                 "--lab-http-port", str(http_port), "--lab-allow-private", "--name", scenario,
                 "--duration", str(duration or self.dur),
@@ -362,6 +385,8 @@ class Bench:
             argv += ["--ramp", str(ramp)]
         if http_engine:
             argv += ["--http-engine", http_engine]
+        if https_port:
+            argv += ["--lab-https-port", str(https_port)]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         if out.returncode not in (0, 3):
             raise RuntimeError(f"direct failed: {out.stdout}{out.stderr}")
@@ -607,6 +632,20 @@ class Bench:
                      f"{d['max_inflight']} concurrent acme-http-01 checks: peak RSS "
                      f"{d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured checks: "
                      f"passed {d['passed']}, failed {d['failed']}, incomplete "
+                     f"{d['incomplete']}, unanswered {d['unanswered']})")
+        # the same checks redirected (302) to the slow target over TLS: an https hop each
+        for engine, scenario in (("builtin", "memory/direct-https"),
+                                 ("curl", "memory/direct-https-curl")):
+            d = self.run_direct(scenario, job, self.nginx.redirect_port, concurrency=direct_n,
+                                duration=hold / 2, warmup=0, ramp=2, http_engine=engine,
+                                https_port=self.nginx.slow_tls_port)
+            d["scenario_kind"] = "worker_engine_rss_https"
+            d["http_engine"] = engine
+            self.emit(d)
+            self.say(f"check engine (mpic-bench-direct, HTTP on {engine}) with "
+                     f"{d['max_inflight']} concurrent acme-http-01 checks redirected to https: "
+                     f"peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured "
+                     f"checks: passed {d['passed']}, failed {d['failed']}, incomplete "
                      f"{d['incomplete']}, unanswered {d['unanswered']})")
         self.caa_engine_memory(caa_job, direct_n, hold)
         self.nginx.set_slow_delay(0.05)
