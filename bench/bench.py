@@ -617,39 +617,29 @@ class Bench:
         job, _ = self.capture_job("http01")
         caa_job, _ = self.capture_job("caa_direct")
         self.stop_fleet()
-        # started over 2 s (all are still waiting when the last starts): 20,000 lookups sent in
-        # one instant overrun knotd and the UDP buffers, and checks that fail early would hide
-        # memory
-        # the worker's own HTTP client for http://, then the same checks on libcurl for
-        # comparison (what the worker used before 2026-12-06)
-        for engine, scenario in (("builtin", "memory/direct"), ("curl", "memory/direct-curl")):
-            d = self.run_direct(scenario, job, self.nginx.slow_port, concurrency=direct_n,
-                                duration=hold / 2, warmup=0, ramp=2, http_engine=engine)
-            d["scenario_kind"] = "worker_engine_rss"
-            d["http_engine"] = engine
-            self.emit(d)
-            self.say(f"check engine (mpic-bench-direct, HTTP on {engine}) with "
-                     f"{d['max_inflight']} concurrent acme-http-01 checks: peak RSS "
-                     f"{d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured checks: "
-                     f"passed {d['passed']}, failed {d['failed']}, incomplete "
-                     f"{d['incomplete']}, unanswered {d['unanswered']})")
-        # the same checks redirected (302) to the slow target over TLS: an https hop each,
-        # started over 40 % of the hold (10,000 TLS handshakes in 2 s overrun the one nginx
-        # worker and the checks' connect timeout)
-        for engine, scenario in (("builtin", "memory/direct-https"),
-                                 ("curl", "memory/direct-https-curl")):
-            d = self.run_direct(scenario, job, self.nginx.redirect_port, concurrency=direct_n,
-                                duration=hold / 2, warmup=0, ramp=max(2, hold * 0.4),
-                                http_engine=engine,
-                                https_port=self.nginx.slow_tls_port)
-            d["scenario_kind"] = "worker_engine_rss_https"
-            d["http_engine"] = engine
-            self.emit(d)
-            self.say(f"check engine (mpic-bench-direct, HTTP on {engine}) with "
-                     f"{d['max_inflight']} concurrent acme-http-01 checks redirected to https: "
-                     f"peak RSS {d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured "
-                     f"checks: passed {d['passed']}, failed {d['failed']}, incomplete "
-                     f"{d['incomplete']}, unanswered {d['unanswered']})")
+        # Each kind of check on the worker's own HTTP client, then on libcurl for comparison
+        # (what the worker used before 2026-12-06). Plain http:// checks start over 2 s (all are
+        # still waiting when the last starts): 20,000 lookups sent in one instant overrun knotd
+        # and the UDP buffers, and checks that fail early would hide memory. Checks redirected
+        # (302) to the slow target over TLS (an https hop each) start over 40 % of the hold:
+        # 10,000 TLS handshakes in 2 s overrun the one nginx worker and the connect timeout.
+        kinds = (("", "worker_engine_rss", "", self.nginx.slow_port, None, 2),
+                 ("-https", "worker_engine_rss_https", " redirected to https",
+                  self.nginx.redirect_port, self.nginx.slow_tls_port, max(2, hold * 0.4)))
+        for suffix, kind, what, port, https_port, ramp in kinds:
+            for engine in ("builtin", "curl"):
+                scenario = f"memory/direct{suffix}" + ("-curl" if engine == "curl" else "")
+                d = self.run_direct(scenario, job, port, concurrency=direct_n,
+                                    duration=hold / 2, warmup=0, ramp=ramp,
+                                    http_engine=engine, https_port=https_port)
+                d["scenario_kind"] = kind
+                d["http_engine"] = engine
+                self.emit(d)
+                self.say(f"check engine (mpic-bench-direct, HTTP on {engine}) with "
+                         f"{d['max_inflight']} concurrent acme-http-01 checks{what}: peak RSS "
+                         f"{d['vm_hwm_kb'] / 1024:.1f} MiB (of {d['started']} measured "
+                         f"checks: passed {d['passed']}, failed {d['failed']}, incomplete "
+                         f"{d['incomplete']}, unanswered {d['unanswered']})")
         self.caa_engine_memory(caa_job, direct_n, hold)
         self.nginx.set_slow_delay(0.05)
 
