@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "http_resp.h"
 #include "ipfilter.h"
+#include "tlsclient.h"
 #include "util.h"
 
 #define HTTP_PLAIN_READ_CHUNK 4096
@@ -178,27 +179,6 @@ static void http_plain_fail_errno(struct http_plain_fetch *f, CURLcode code, con
     http_plain_complete(f, code, msg);
 }
 
-/* "what: reason" for an OpenSSL call that returned rc */
-static void http_plain_ssl_error(struct http_plain_fetch *f, int rc, const char *what, char *buf,
-                                 size_t len)
-{
-    int err = SSL_get_error(f->ssl, rc);
-    unsigned long e = ERR_peek_last_error();
-    char ebuf[200];
-
-    if (e != 0) {
-        ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        snprintf(buf, len, "%s: %s", what, ebuf);
-    } else if (err == SSL_ERROR_SYSCALL && errno != 0) {
-        snprintf(buf, len, "%s: %s", what, strerror(errno));
-    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
-        snprintf(buf, len, "%s: connection closed by the server", what);
-    } else {
-        snprintf(buf, len, "%s (SSL error %d)", what, err);
-    }
-    ERR_clear_error();
-}
-
 /* Waits for what OpenSSL wants after rc; false when it wants nothing we can wait for. */
 static bool http_plain_ssl_wait(struct http_plain_fetch *f, int rc)
 {
@@ -231,13 +211,14 @@ static void http_plain_handshake(struct http_plain_fetch *f)
     int rc;
 
     ERR_clear_error();
+    errno = 0;
     rc = SSL_do_handshake(f->ssl);
     if (rc == 1) {
         http_plain_connected(f);
         return;
     }
     if (http_plain_ssl_wait(f, rc)) return;
-    http_plain_ssl_error(f, rc, "TLS handshake failed", msg, sizeof(msg));
+    tlsclient_error(f->ssl, rc, "TLS handshake failed", msg, sizeof(msg));
     http_plain_complete(f, CURLE_SSL_CONNECT_ERROR, msg);
 }
 
@@ -268,10 +249,11 @@ static void http_plain_send(struct http_plain_fetch *f)
         if (f->ssl != NULL) {
             int len = (int)(f->req_len - f->req_off), rc;
             ERR_clear_error();
+            errno = 0;
             rc = SSL_write(f->ssl, f->req + f->req_off, len);
             if (rc <= 0) {
                 if (http_plain_ssl_wait(f, rc)) return;
-                http_plain_ssl_error(f, rc, "Send failure", msg, sizeof(msg));
+                tlsclient_error(f->ssl, rc, "Send failure", msg, sizeof(msg));
                 http_plain_complete(f, CURLE_SEND_ERROR, msg);
                 return;
             }
@@ -349,6 +331,7 @@ static void http_plain_receive_tls(struct http_plain_fetch *f)
 
     do {
         ERR_clear_error();
+        errno = 0;
         rc = SSL_read(f->ssl, buf, (int)sizeof(buf));
         if (rc > 0) {
             if (!http_plain_got(f, buf, (size_t)rc)) return;
@@ -360,7 +343,7 @@ static void http_plain_receive_tls(struct http_plain_fetch *f)
             return;
         }
         if (http_plain_ssl_wait(f, rc)) return;
-        http_plain_ssl_error(f, rc, "Recv failure", msg, sizeof(msg));
+        tlsclient_error(f->ssl, rc, "Recv failure", msg, sizeof(msg));
         http_plain_complete(f, CURLE_RECV_ERROR, msg);
         return;
     } while (SSL_pending(f->ssl) > 0);
@@ -389,6 +372,13 @@ static void http_plain_receive(struct http_plain_fetch *f)
     (void)http_plain_got(f, buf, (size_t)n);
 }
 
+/* The message of a failed connect (libcurl's wording). */
+static void http_plain_connect_error(const struct http_plain_fetch *f, int err, char *buf,
+                                     size_t len)
+{
+    snprintf(buf, len, "Failed to connect to %s port %d: %s", f->ip, f->port, strerror(err));
+}
+
 /* called by libevent when the socket is ready for the direction the state waits for */
 static void http_plain_io_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -401,8 +391,7 @@ static void http_plain_io_cb(evutil_socket_t fd, short what, void *arg)
     case HTTP_PLAIN_CONNECTING:
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
         if (err != 0) {
-            snprintf(msg, sizeof(msg), "Failed to connect to %s port %d: %s", f->ip, f->port,
-                     strerror(err));
+            http_plain_connect_error(f, err, msg, sizeof(msg));
             http_plain_complete(f, CURLE_COULDNT_CONNECT, msg);
             return;
         }
@@ -638,8 +627,7 @@ static void http_plain_connect(struct http_plain_fetch *f)
         return;
     }
     if (connect(f->fd, sa, f->addr_len) != 0 && errno != EINPROGRESS) {
-        snprintf(msg, sizeof(msg), "Failed to connect to %s port %d: %s", f->ip, f->port,
-                 strerror(errno));
+        http_plain_connect_error(f, errno, msg, sizeof(msg));
         http_plain_defer(f, CURLE_COULDNT_CONNECT, msg);
         return;
     }
@@ -650,26 +638,18 @@ static void http_plain_connect(struct http_plain_fetch *f)
 }
 
 /*
- * The client's TLS context, made once: TLS >= 1.2, no certificate verification (as the checks
- * require), a capped chain, no resumption (no session cache, no tickets), no renegotiation,
- * a peer's EOF without close_notify read as the end of the connection (as libcurl does).
+ * The client's TLS context, made once: the worker's TLS client settings (tlsclient.h), plus a
+ * peer's EOF without close_notify read as the end of the connection (as libcurl does) and
+ * buffers released while a connection waits.
  */
 static int http_plain_ctx(struct http_plain *p)
 {
     SSL_CTX *ctx;
 
     if (p->ctx != NULL) return 0;
-    ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        SSL_CTX_free(ctx);
-        ERR_clear_error();
-        return -1;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_max_cert_list(ctx, HTTP_PLAIN_MAX_CERT_LIST);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    ctx = tlsclient_ctx_new(HTTP_PLAIN_MAX_CERT_LIST);
+    if (ctx == NULL) return -1;
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     p->ctx = ctx;
     return 0;

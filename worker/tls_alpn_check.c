@@ -26,6 +26,7 @@
 #include "addr_pick.h"
 #include "ipfilter.h"
 #include "log.h"
+#include "tlsclient.h"
 #include "util.h"
 
 #define TLS_ALPN_METHOD "acme-tls-alpn-01"
@@ -249,25 +250,6 @@ static void tls_alpn_wait(struct tls_alpn *t, short events)
     t->io_armed = true;
 }
 
-/* Describes the last OpenSSL error of a failed SSL_do_handshake(). */
-static void tls_alpn_ssl_error(struct tls_alpn *t, int rc, char *buf, size_t len)
-{
-    int err = SSL_get_error(t->ssl, rc);
-    unsigned long e = ERR_peek_last_error();
-    char ebuf[256];
-
-    if (e != 0) {
-        ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        snprintf(buf, len, "TLS handshake failed: %s", ebuf);
-    } else if (err == SSL_ERROR_SYSCALL && errno != 0) {
-        snprintf(buf, len, "TLS handshake failed: %s", strerror(errno));
-    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
-        snprintf(buf, len, "TLS handshake failed: connection closed by the server");
-    } else {
-        snprintf(buf, len, "TLS handshake failed (SSL error %d)", err);
-    }
-}
-
 /* The handshake is complete: ALPN, then the certificate rules. */
 static void tls_alpn_judge(struct tls_alpn *t)
 {
@@ -333,7 +315,7 @@ static void tls_alpn_handshake_step(struct tls_alpn *t)
     } else if (err == SSL_ERROR_WANT_WRITE) {
         tls_alpn_wait(t, EV_WRITE);
     } else {
-        tls_alpn_ssl_error(t, rc, what, sizeof(what));
+        tlsclient_error(t->ssl, rc, "TLS handshake failed", what, sizeof(what));
         tls_alpn_transport_fail(t, TLS_ALPN_ERR_HANDSHAKE, what);
     }
 }
@@ -526,17 +508,8 @@ static SSL_CTX *tls_alpn_ctx_ref(void)
     SSL_CTX *ctx = tls_alpn_shared_ctx;
 
     if (ctx == NULL) {
-        ctx = SSL_CTX_new(TLS_client_method());
+        ctx = tlsclient_ctx_new(TLS_ALPN_MAX_CERT_LIST);
         if (ctx == NULL) return NULL;
-        if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-            SSL_CTX_free(ctx);
-            return NULL;
-        }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-        SSL_CTX_set_max_cert_list(ctx, TLS_ALPN_MAX_CERT_LIST);
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-                                     SSL_OP_NO_COMPRESSION);
         tls_alpn_shared_ctx = ctx;
     }
     return SSL_CTX_up_ref(ctx) == 1 ? ctx : NULL;
