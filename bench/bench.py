@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -183,6 +184,18 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def wakeups(pid):
+    """Voluntary context switches of a process's threads so far (/proc/PID/task/*/status):
+    each is a sleep (in epoll_wait, mostly) followed by a wake-up."""
+    n = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    n += int(line.split()[1])
+    return n
+
+
 def parse_json_line(out):
     for line in out.splitlines():
         if line.startswith("JSON "):
@@ -298,6 +311,39 @@ class Bench:
         ru = os.times()
         snap["loadgen"] = int((ru.children_user + ru.children_system) * os.sysconf("SC_CLK_TCK"))
         return snap
+
+    def wake_snapshot(self):
+        """{component: wake-ups} summed over its processes."""
+        return {name: sum(wakeups(p) for p in self.components()[name])
+                for name in ("coordinator", "workers", "redis")}
+
+    def start_syscall_count(self):
+        """One `perf stat -e raw_syscalls:sys_enter` per component, stopped by
+        stop_syscall_count; None where perf cannot count (no perf, no tracepoints)."""
+        if shutil.which("perf") is None:
+            return None
+        procs = {}
+        for name in ("coordinator", "workers", "redis"):
+            pids = ",".join(map(str, self.components()[name]))
+            procs[name] = subprocess.Popen(["perf", "stat", "-x", ",", "-e",
+                                            "raw_syscalls:sys_enter", "-p", pids],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                           text=True)
+        return procs
+
+    def stop_syscall_count(self, procs):
+        """{component: syscalls} counted since start_syscall_count (SIGINT makes perf print)."""
+        if procs is None:
+            return None
+        counts = {}
+        for name, proc in procs.items():
+            proc.send_signal(signal.SIGINT)
+            err = proc.communicate(timeout=30)[1]
+            for line in err.splitlines():
+                fields = line.split(",")
+                if len(fields) > 2 and fields[2] == "raw_syscalls:sys_enter":
+                    counts[name] = int(fields[0]) if fields[0].isdigit() else None
+        return counts
 
     def redis_calls(self):
         """{command: calls} from INFO commandstats."""
@@ -477,12 +523,20 @@ class Bench:
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
             c0 = self.cpu_snapshot()
+            w0 = self.wake_snapshot()
+            sc = self.start_syscall_count()
             r0 = self.redis_calls()
             perf = self.start_perf(scen) if self.args.profile and scen == "caa_direct" else None
             sat = self.run_loadgen(f"{scen}/closed", scen, conns=self.args.conns)
             if perf is not None:
                 self.finish_perf(perf, scen)
             cpu = self.cpu_per_validation(c0, self.cpu_snapshot(), sat["all_done"])
+            w1 = self.wake_snapshot()
+            sc = self.stop_syscall_count(sc) or {}
+            per = max(1, sat["all_done"])
+            sat["wakeups_per_validation"] = {k: round((w1[k] - w0[k]) / per, 2) for k in w1}
+            sat["syscalls_per_validation"] = {k: round(v / per, 2) if v is not None else None
+                                              for k, v in sc.items()}
             r1 = self.redis_calls()
             calls = {k: round((v - r0.get(k, 0)) / max(1, sat["all_done"]), 2)
                      for k, v in r1.items() if v - r0.get(k, 0) > 0}
@@ -513,6 +567,11 @@ class Bench:
                                                                  for k, v in cpu.items()) +
                      f"; total {total_cpu:.0f} (mpic {mpic_cpu:.0f}) -> at most "
                      f"{sat['cpu_bound_validations_per_s']:.0f}/s on {os.cpu_count()} idle CPUs",
+                     f"{'':11} per validation: wake-ups " +
+                     ", ".join(f"{k} {v:.1f}" for k, v in sat["wakeups_per_validation"].items())
+                     + "; syscalls " +
+                     (", ".join(f"{k} {v}" for k, v in sat["syscalls_per_validation"].items())
+                      or "not counted (no perf)"),
                      f"{'':11} Redis commands/validation: {sum(calls.values()):.1f} (" +
                      ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items(),
                                                               key=lambda kv: -kv[1])) + ")")
