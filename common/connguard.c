@@ -121,8 +121,7 @@ static void connguard_arm(struct connguard_conn *c)
     struct timeval tv;
 
     if (left < 0) left = 0;
-    tv.tv_sec = (time_t)(left / 1000);
-    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    tv = util_ms_timeval(left);
     evtimer_add(c->deadline, &tv);
 }
 

@@ -12,6 +12,7 @@
 
 #include "jsonout.h"
 #include "log.h"
+#include "util.h"
 
 #define HTTPD_BACKLOG 4096
 
@@ -28,8 +29,7 @@ struct evhttp *httpd_new(struct event_base *base, const char *host, int port, si
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
                                          EVHTTP_REQ_OPTIONS);
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    tv = util_ms_timeval(timeout_ms);
     evhttp_set_timeout_tv(http, &tv);
     bound = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
     if (bound == NULL) {

@@ -53,12 +53,6 @@ struct redis_deferred {
 
 static void redis_client_connect(struct redis_client *rc);
 
-static void redis_tv(struct timeval *tv, int ms)
-{
-    tv->tv_sec = ms / 1000;
-    tv->tv_usec = (ms % 1000) * 1000;
-}
-
 /* called by libevent one loop turn after a command that could not be sent */
 static void redis_deferred_fire(evutil_socket_t fd, short what, void *p)
 {
@@ -102,7 +96,7 @@ static void redis_schedule_reconnect(struct redis_client *rc)
     delay = rc->backoff_ms * 3 / 4 + (rc->backoff_ms / 2) * r / 255; /* +-25% jitter */
     rc->backoff_ms = rc->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
                                                                : rc->backoff_ms * 2;
-    redis_tv(&tv, delay);
+    tv = util_ms_timeval(delay);
     evtimer_add(&rc->conn_timer, &tv);
 }
 
@@ -201,7 +195,7 @@ static void redis_client_connect(struct redis_client *rc)
     redisAsyncSetConnectCallback(ac, redis_on_connect);
     redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
     redis_set_state(rc, REDIS_CLIENT_CONNECTING);
-    redis_tv(&tv, rc->connect_timeout_ms);
+    tv = util_ms_timeval(rc->connect_timeout_ms);
     evtimer_add(&rc->conn_timer, &tv);
 }
 
@@ -318,7 +312,7 @@ void redis_client_commandargv(struct redis_client *rc, redis_client_reply_cb cb,
         redis_fail_later(rc, cb, arg, "command not sent");
         return;
     }
-    redis_tv(&tv, timeout_ms > 0 ? timeout_ms : rc->command_timeout_ms);
+    tv = util_ms_timeval(timeout_ms > 0 ? timeout_ms : rc->command_timeout_ms);
     evtimer_add(&cmd->timer, &tv);
 }
 
@@ -347,6 +341,6 @@ void redis_client_command(struct redis_client *rc, redis_client_reply_cb cb, voi
         redis_fail_later(rc, cb, arg, "command not sent");
         return;
     }
-    redis_tv(&tv, timeout_ms > 0 ? timeout_ms : rc->command_timeout_ms);
+    tv = util_ms_timeval(timeout_ms > 0 ? timeout_ms : rc->command_timeout_ms);
     evtimer_add(&cmd->timer, &tv);
 }

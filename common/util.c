@@ -1,6 +1,7 @@
 /*
  * Small helpers: checked parsing, bounded copies, hex, aborting allocators, randomness
- * (served from a per-thread buffer of CSPRNG output, see util_random_bytes).
+ * (served from a per-thread buffer of CSPRNG output, see util_random_bytes), and the
+ * millisecond-to-timeval conversion every timer uses.
  */
 #include "util.h"
 
@@ -209,4 +210,14 @@ void util_set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+struct timeval util_ms_timeval(int64_t ms)
+{
+    struct timeval tv;
+
+    if (ms < 0) ms = 0;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
 }

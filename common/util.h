@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #define MPIC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MPIC_MUSTCHECK __attribute__((warn_unused_result))
@@ -40,5 +41,7 @@ void util_set_err(char *err, size_t errlen, const char *fmt, ...)
  * never the same bytes twice, and a forked child never reuses its parent's); aborts on failure.
  */
 void util_random_bytes(unsigned char *buf, size_t len);
+/** A duration in milliseconds as a struct timeval for event_add(); a negative one is 0. */
+struct timeval util_ms_timeval(int64_t ms);
 
 #endif

@@ -121,8 +121,7 @@ static bool held_keep_waiting(struct held *h, const struct reqview *v)
     delay = at - clock_now_ms();
     if (delay < 0) delay = 0;
     delay += 50; /* past the due time, so the judgement there is final */
-    tv.tv_sec = delay / 1000;
-    tv.tv_usec = (delay % 1000) * 1000;
+    tv = util_ms_timeval(delay);
     evtimer_add(&h->deadline_timer, &tv);
     return true;
 }
@@ -277,15 +276,13 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
             h->state = HELD_WAITING;
             delay = h->deadline_ms - clock_now_ms();
             if (delay < 0) delay = 0;
-            tv.tv_sec = delay / 1000;
-            tv.tv_usec = (delay % 1000) * 1000;
+            tv = util_ms_timeval(delay);
             evtimer_add(&h->deadline_timer, &tv);
             /* the deadline path makes a few sequential round trips (tally, finalize,
              * publish, render), each bounded by the command timeout */
             delay += 4 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS +
                      api_retry_budget_ms(h->co->cfg, h->max_attempts, h->budget_ms);
-            tv.tv_sec = delay / 1000;
-            tv.tv_usec = (delay % 1000) * 1000;
+            tv = util_ms_timeval(delay);
             evtimer_add(&h->hard_timer, &tv);
         }
     }

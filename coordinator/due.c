@@ -313,8 +313,7 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     if (due_timers) due_timers->prev = t;
     due_timers = t;
     evtimer_assign(&t->ev, co->base, due_timer_cb, t);
-    tv.tv_sec = delay / 1000;
-    tv.tv_usec = (delay % 1000) * 1000;
+    tv = util_ms_timeval(delay);
     evtimer_add(&t->ev, &tv);
     /* so that another coordinator publishes it if this process dies */
     snprintf(score, sizeof(score), "%lld", (long long)at_ms);

@@ -117,8 +117,7 @@ static void webhook_attempt_failed(struct webhook_delivery *d, const char *why)
     if (d->easy) curl_easy_cleanup(d->easy);
     d->easy = NULL;
     d->state = WEBHOOK_BACKOFF;
-    tv.tv_sec = delay / 1000;
-    tv.tv_usec = (delay % 1000) * 1000;
+    tv = util_ms_timeval(delay);
     evtimer_add(&d->retry, &tv);
     webhook_schedule_pump(wh);
 }
@@ -237,8 +236,7 @@ static int webhook_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         evtimer_del(wh->timer);
         return 0;
     }
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    tv = util_ms_timeval(timeout_ms);
     evtimer_add(wh->timer, &tv);
     return 0;
 }

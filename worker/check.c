@@ -97,8 +97,7 @@ void check_deadline_arm(struct check_deadline *d, struct event_base *base, int64
     if (deadline_ms <= 0) return;
     left = deadline_ms - clock_now_ms();
     if (left < 0) left = 0;
-    tv.tv_sec = (time_t)(left / 1000);
-    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    tv = util_ms_timeval(left);
     evtimer_assign(&d->ev, base, cb, arg);
     d->armed = evtimer_add(&d->ev, &tv) == 0;
 }

@@ -459,11 +459,9 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
     evtimer_assign(&c->retry_timer, base, consumer_retry_cb, c);
     event_assign(&c->reclaim_timer, base, -1, EV_PERSIST, consumer_reclaim_timer_cb, c);
     event_assign(&c->heartbeat_timer, base, -1, EV_PERSIST, consumer_heartbeat_timer_cb, c);
-    tv.tv_sec = (cfg->job_visibility_timeout_ms / 2) / 1000;
-    tv.tv_usec = ((cfg->job_visibility_timeout_ms / 2) % 1000) * 1000;
+    tv = util_ms_timeval(cfg->job_visibility_timeout_ms / 2);
     event_add(&c->reclaim_timer, &tv);
-    tv.tv_sec = (cfg->job_visibility_timeout_ms / 3) / 1000;
-    tv.tv_usec = ((cfg->job_visibility_timeout_ms / 3) % 1000) * 1000;
+    tv = util_ms_timeval(cfg->job_visibility_timeout_ms / 3);
     event_add(&c->heartbeat_timer, &tv);
 
     redis_client_start(c->block);

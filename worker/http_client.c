@@ -284,8 +284,7 @@ static int http_client_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         evtimer_del(c->timer);
         return 0;
     }
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    tv = util_ms_timeval(timeout_ms);
     evtimer_add(c->timer, &tv); /* 0 ms included: runs on the next loop turn */
     return 0;
 }

@@ -155,8 +155,7 @@ static void http_plain_arm_timer(struct http_plain_fetch *f, long after_start_ms
     struct timeval tv;
 
     if (left < 0) left = 0;
-    tv.tv_sec = (time_t)(left / 1000);
-    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    tv = util_ms_timeval(left);
     evtimer_add(&f->timer, &tv);
 }
 

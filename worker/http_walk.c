@@ -783,8 +783,7 @@ void http_walk_start(const struct check_env *env, const struct http_walk_opts *o
     w->end_mono = clock_mono_ms() + opts->budget_ms;
     w->deadline_ev = evtimer_new(env->base, http_walk_deadline_cb, w);
     if (w->deadline_ev == NULL) abort(); /* out of memory for a control structure */
-    tv.tv_sec = (time_t)(opts->budget_ms / 1000);
-    tv.tv_usec = (suseconds_t)((opts->budget_ms % 1000) * 1000);
+    tv = util_ms_timeval(opts->budget_ms);
     evtimer_add(w->deadline_ev, &tv);
     http_walk_start_hop(w); /* failures inside are deferred through in_start */
 out:

@@ -242,8 +242,7 @@ static void tls_alpn_wait(struct tls_alpn *t, short events)
     struct timeval tv;
 
     if (left < 0) left = 0;
-    tv.tv_sec = (time_t)(left / 1000);
-    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    tv = util_ms_timeval(left);
     if (t->io_armed) event_del(&t->io_ev);
     event_assign(&t->io_ev, t->env->base, t->fd, events, tls_alpn_io_cb, t);
     if (event_add(&t->io_ev, &tv) != 0) abort(); /* cannot wait: a broken event base */

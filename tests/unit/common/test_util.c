@@ -152,6 +152,25 @@ static void test_hex_encode(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_ms_timeval(void **state)
+{
+    struct timeval tv;
+
+    (void)state;
+    tv = util_ms_timeval(0);
+    assert_int_equal(tv.tv_sec, 0);
+    assert_int_equal(tv.tv_usec, 0);
+    tv = util_ms_timeval(1999);
+    assert_int_equal(tv.tv_sec, 1);
+    assert_int_equal(tv.tv_usec, 999000);
+    tv = util_ms_timeval(INT64_C(86400000) * 365);
+    assert_int_equal(tv.tv_sec, 86400 * 365);
+    assert_int_equal(tv.tv_usec, 0);
+    tv = util_ms_timeval(-5); /* a deadline already passed: fire now */
+    assert_int_equal(tv.tv_sec, 0);
+    assert_int_equal(tv.tv_usec, 0);
+}
+
 static void test_alloc_helpers(void **state)
 {
     char *s = util_xstrndup("abcdef", 3);
@@ -385,7 +404,7 @@ int main(void)
         cmocka_unit_test(test_hex_encode),   cmocka_unit_test(test_alloc_helpers),
         cmocka_unit_test(test_distance),     cmocka_unit_test(test_rir),
         cmocka_unit_test(test_name_valid),   cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_clock),        cmocka_unit_test(test_ms_timeval),
         cmocka_unit_test(test_random_pool_distinct), cmocka_unit_test(test_random_pool_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
