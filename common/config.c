@@ -99,6 +99,8 @@ static const struct config_key config_keys[] = {
     KEY_SPECIAL("worker", "resolvers"),
     KEY_INT("worker", "dns_timeout_ms", dns_timeout_ms, 10, 60000),
     KEY_INT("worker", "dns_tries", dns_tries, 1, 10),
+    KEY_INT("worker", "dns_socket_queries", dns_socket_queries, 1, 65535),
+    KEY_INT("worker", "dns_socket_max_ms", dns_socket_max_ms, 1, 3600000),
     KEY_INT("worker", "http_connect_timeout_ms", http_connect_timeout_ms, 10, 120000),
     KEY_INT("worker", "http_timeout_ms", worker_http_timeout_ms, 10, 600000),
     KEY_INT("worker", "max_inflight_jobs", max_inflight_jobs, 1, 1000000),
@@ -154,6 +156,8 @@ void config_defaults(struct config *cfg)
     cfg->nresolvers = 1;
     cfg->dns_timeout_ms = 500;
     cfg->dns_tries = 3;
+    cfg->dns_socket_queries = 256;
+    cfg->dns_socket_max_ms = 10000;
     cfg->http_connect_timeout_ms = 5000;
     cfg->worker_http_timeout_ms = 10000;
     cfg->max_inflight_jobs = 1000;

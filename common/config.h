@@ -91,6 +91,8 @@ struct config {
     int nresolvers;
     int dns_timeout_ms;
     int dns_tries;
+    int dns_socket_queries; /* queries per c-ares UDP socket (source port) */
+    int dns_socket_max_ms;  /* and its longest life after its first query */
     int http_connect_timeout_ms;
     int worker_http_timeout_ms;
     int max_inflight_jobs;

@@ -232,6 +232,7 @@ int main(int argc, char **argv)
         log_error("resolver %s: %s", servers, err);
         goto done;
     }
+    resolver_set_socket_reuse(resolver, w.cfg.dns_socket_queries, w.cfg.dns_socket_max_ms);
     resolver_set_dnssec_required(resolver,
                                  config_dnssec_required(&w.cfg, w.cfg.worker_perspective));
     log_info("perspective %s: DNSSEC validation %s", w.cfg.worker_perspective,

@@ -1,7 +1,8 @@
 /*
- * One perspective's DNS resolver: a c-ares channel bound to the configured resolver
- * address(es), integrated into libevent (socket state callback + one timer). Each worker
- * process owns its channel; nothing is cached or shared with another perspective.
+ * One perspective's DNS resolver: c-ares channels bound to the configured resolver
+ * address(es), integrated into libevent. A channel keeps its UDP socket between queries and is
+ * replaced after a number of queries or an age, so the source port keeps changing. Each worker
+ * process owns its channels; nothing is cached or shared with another perspective.
  */
 #ifndef MPIC_RESOLVER_H
 #define MPIC_RESOLVER_H
@@ -20,8 +21,23 @@ struct resolver;
  */
 struct resolver *resolver_new(struct event_base *base, const char *servers, int timeout_ms,
                               int tries, char *err, size_t errlen);
-/** Destroys the channel; pending queries complete with ARES_EDESTRUCTION first. */
+/** Destroys the channels; pending queries complete with ARES_EDESTRUCTION first. */
 void resolver_free(struct resolver *r);
+
+/* A channel's socket (and so its source port) serves at most this many queries, and no
+ * query later than this many ms after the channel's first one (worker.dns_socket_queries,
+ * worker.dns_socket_max_ms). */
+#define RESOLVER_SOCKET_QUERIES 256
+#define RESOLVER_SOCKET_MAX_MS 10000
+
+/**
+ * Sets when the current channel is retired: after max_queries queries (1: a fresh socket for
+ * every query) or once its first query is max_ms old. A retired channel answers the queries
+ * it has and is then destroyed from the event loop. Values <= 0 keep the current setting.
+ */
+void resolver_set_socket_reuse(struct resolver *r, int max_queries, int max_ms);
+/** Channels made so far, the first included (for tests and metrics). */
+unsigned long resolver_channels_made(const struct resolver *r);
 
 /**
  * Called by c-ares (through the resolver) exactly once per resolver_query(), possibly

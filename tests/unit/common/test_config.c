@@ -102,6 +102,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->resolvers[0], "127.0.0.1:53");
     assert_int_equal(cfg->dns_timeout_ms, 500);
     assert_int_equal(cfg->dns_tries, 3);
+    assert_int_equal(cfg->dns_socket_queries, 256);
+    assert_int_equal(cfg->dns_socket_max_ms, 10000);
     assert_int_equal(cfg->http_connect_timeout_ms, 5000);
     assert_int_equal(cfg->worker_http_timeout_ms, 10000);
     assert_int_equal(cfg->max_inflight_jobs, 1000);
@@ -128,7 +130,8 @@ static const char full_config[] =
     "\"clock_override\":\"2026-03-15\"},"
     "\"worker\":{\"perspective\":\"eu-west-1\",\"listen\":\"127.0.0.2:8181\","
     "\"resolvers\":[\"10.0.0.1\",\"[2001:db8::1]:5353\",\"192.0.2.1:53\"],"
-    "\"dns_timeout_ms\":900,\"dns_tries\":4,\"http_connect_timeout_ms\":1200,"
+    "\"dns_timeout_ms\":900,\"dns_tries\":4,\"dns_socket_queries\":1,\"dns_socket_max_ms\":50,"
+    "\"http_connect_timeout_ms\":1200,"
     "\"http_timeout_ms\":3300,\"max_inflight_jobs\":77,\"user_agent\":\"ua/9\","
     "\"lab\":{\"allow_private_targets\":true,\"http_port\":5002,\"https_port\":5001,"
     "\"tls_alpn_port\":5003}}}";
@@ -188,6 +191,8 @@ static void test_full_config(void **state)
     assert_string_equal(cfg->resolvers[1], "[2001:db8::1]:5353");
     assert_int_equal(cfg->dns_timeout_ms, 900);
     assert_int_equal(cfg->dns_tries, 4);
+    assert_int_equal(cfg->dns_socket_queries, 1);
+    assert_int_equal(cfg->dns_socket_max_ms, 50);
     assert_int_equal(cfg->http_connect_timeout_ms, 1200);
     assert_int_equal(cfg->worker_http_timeout_ms, 3300);
     assert_int_equal(cfg->max_inflight_jobs, 77);
@@ -337,6 +342,9 @@ static void test_wrong_types_and_ranges(void **state)
                       "worker.resolvers");
     expect_load_error("{\"worker\":{\"dns_tries\":true}}", "worker.dns_tries");
     expect_load_error("{\"worker\":{\"dns_tries\":11}}", "worker.dns_tries");
+    expect_load_error("{\"worker\":{\"dns_socket_queries\":0}}", "worker.dns_socket_queries");
+    expect_load_error("{\"worker\":{\"dns_socket_max_ms\":\"1s\"}}",
+                      "worker.dns_socket_max_ms");
     expect_load_error("{\"worker\":{\"max_inflight_jobs\":0}}", "worker.max_inflight_jobs");
     memset(longstr, 'u', 128);
     longstr[128] = '\0';
