@@ -554,7 +554,15 @@ class Bench:
             limit = limit or float("nan")
             self.emit(sat)
             half = max(1.0, sat["throughput"] / 2)
+            w0 = self.wake_snapshot()
+            sc = self.start_syscall_count()
             op = self.run_loadgen(f"{scen}/open50", scen, rate=round(half, 1))
+            w1 = self.wake_snapshot()
+            sc = self.stop_syscall_count(sc) or {}
+            per = max(1, op["all_done"])
+            op["wakeups_per_validation"] = {k: round((w1[k] - w0[k]) / per, 2) for k in w1}
+            op["syscalls_per_validation"] = {k: round(v / per, 2) if v is not None else None
+                                             for k, v in sc.items()}
             done_total += op["done"]
             self.emit(op)
             self.say(f"{scen:<11} saturation {sat['throughput']:8.1f}/s  raw limit "
@@ -567,11 +575,12 @@ class Bench:
                                                                  for k, v in cpu.items()) +
                      f"; total {total_cpu:.0f} (mpic {mpic_cpu:.0f}) -> at most "
                      f"{sat['cpu_bound_validations_per_s']:.0f}/s on {os.cpu_count()} idle CPUs",
-                     f"{'':11} per validation: wake-ups " +
-                     ", ".join(f"{k} {v:.1f}" for k, v in sat["wakeups_per_validation"].items())
-                     + "; syscalls " +
-                     (", ".join(f"{k} {v}" for k, v in sat["syscalls_per_validation"].items())
-                      or "not counted (no perf)"),
+                     *(f"{'':11} per validation {label}: wake-ups " +
+                       ", ".join(f"{k} {v:.1f}" for k, v in run["wakeups_per_validation"].items())
+                       + "; syscalls " +
+                       (", ".join(f"{k} {v}" for k, v in run["syscalls_per_validation"].items())
+                        or "not counted (no perf)")
+                       for label, run in (("at saturation", sat), ("at 50 %", op))),
                      f"{'':11} Redis commands/validation: {sum(calls.values()):.1f} (" +
                      ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items(),
                                                               key=lambda kv: -kv[1])) + ")")
