@@ -3,7 +3,8 @@
  * (ARES_FLAG_STAYOPEN) and is retired after `socket_queries` queries or `socket_max_ms`, so the
  * source port still changes; a retired channel drains its pending queries and is destroyed from
  * the event loop. Per channel: one embedded struct event per c-ares socket (socket-state
- * callback) and one retry timer. Queries are built by hand (ares_create_query + the DO bit).
+ * callback) and one retry timer; sockets are opened and read through worker/dns_socket.c
+ * (answers read in batches). Queries are built by hand (ares_create_query + the DO bit).
  */
 #include "resolver.h"
 
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "dns_socket.h"
 #include "log.h"
 #include "util.h"
 
@@ -69,6 +71,7 @@ struct resolver {
     struct resolver_chan *cur;      /* NULL only while destroying */
     struct resolver_chan *draining; /* retired channels with queries still pending */
     struct event reap;              /* destroys drained channels from the event loop */
+    struct dns_socket *io;          /* socket functions and UDP batch of every channel */
     bool destroying;                /* resolver_free is running: no new queries */
     bool dnssec_required;
     unsigned long channels_made;
@@ -145,9 +148,21 @@ static void resolver_fd_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct resolver_slot *s = arg;
     struct resolver_chan *ch = s->ch;
+    struct dns_socket_stats before, after;
 
     ares_process_fd(ch->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
                     (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+    /* Answers read in a batch but not taken (c-ares stopped early): the kernel will not
+     * report them again, so process the socket until they are gone or nothing moves. */
+    while (dns_socket_buffered(ch->r->io, fd)) {
+        dns_socket_stats(ch->r->io, &before);
+        ares_process_fd(ch->channel, (ares_socket_t)fd, ARES_SOCKET_BAD);
+        dns_socket_stats(ch->r->io, &after);
+        if (dns_socket_buffered(ch->r->io, fd) && after.handed == before.handed) {
+            dns_socket_discard(ch->r->io, fd);
+            break;
+        }
+    }
     /* s may have been released (not freed) by the state callback; only ch is used below. */
     resolver_cover(ch);
 }
@@ -264,10 +279,8 @@ static struct resolver_chan *resolver_chan_new(struct resolver *r, char *err, si
     opts.sock_state_cb = resolver_sock_state_cb;
     opts.sock_state_cb_data = ch;
     opts.ednspsz = RESOLVER_EDNS_PAYLOAD;
-    opts.socket_receive_buffer_size = RESOLVER_RCVBUF;
     optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-              ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ |
-              ARES_OPT_SOCK_RCVBUF;
+              ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ;
     rc = ares_init_options(&ch->channel, &opts, optmask);
     free(lookups);
     if (rc != ARES_SUCCESS) {
@@ -275,6 +288,7 @@ static struct resolver_chan *resolver_chan_new(struct resolver *r, char *err, si
         ch->channel = NULL;
         goto fail;
     }
+    dns_socket_attach(r->io, ch->channel); /* opens sockets with RESOLVER_RCVBUF */
     rc = ares_set_servers_ports_csv(ch->channel, r->servers);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "bad resolver list \"%s\": %s", r->servers, ares_strerror(rc));
@@ -359,6 +373,7 @@ struct resolver *resolver_new(struct event_base *base, const char *servers, int 
     r->socket_queries = RESOLVER_SOCKET_QUERIES;
     r->socket_max_ms = RESOLVER_SOCKET_MAX_MS;
     event_assign(&r->reap, base, -1, 0, resolver_reap_cb, r);
+    r->io = dns_socket_new(RESOLVER_RCVBUF);
     r->cur = resolver_chan_new(r, err, errlen);
     if (r->cur == NULL) goto fail;
     return r;
@@ -380,6 +395,11 @@ unsigned long resolver_channels_made(const struct resolver *r)
     return r != NULL ? r->channels_made : 0;
 }
 
+void resolver_io_stats(const struct resolver *r, struct dns_socket_stats *out)
+{
+    dns_socket_stats(r != NULL ? r->io : NULL, out);
+}
+
 void resolver_free(struct resolver *r)
 {
     if (r == NULL) return;
@@ -392,6 +412,7 @@ void resolver_free(struct resolver *r)
         resolver_chan_free(ch);
     }
     event_del(&r->reap);
+    dns_socket_free(r->io);
     free(r->servers);
     free(r);
     if (resolver_lib_refs > 0 && --resolver_lib_refs == 0) ares_library_cleanup();

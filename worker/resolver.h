@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns_socket.h"
+
 struct resolver;
 
 /**
@@ -38,6 +40,8 @@ void resolver_free(struct resolver *r);
 void resolver_set_socket_reuse(struct resolver *r, int max_queries, int max_ms);
 /** Channels made so far, the first included (for tests and metrics). */
 unsigned long resolver_channels_made(const struct resolver *r);
+/** Batched UDP reads so far (worker/dns_socket.h), for tests and benchmarks. */
+void resolver_io_stats(const struct resolver *r, struct dns_socket_stats *out);
 
 /**
  * Called by c-ares (through the resolver) exactly once per resolver_query(), possibly

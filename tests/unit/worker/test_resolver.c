@@ -2,7 +2,8 @@
  * Tests for worker/resolver.c against a small UDP DNS server run in the test's own event loop
  * (it records each query's source port and can hold answers back): one socket serves many
  * queries, the channel is replaced after N queries or an age, a retired channel still answers
- * what it sent and is then closed, and every callback runs exactly once, also on resolver_free.
+ * what it sent and is then closed, answers waiting together are read in batches, and every
+ * callback runs exactly once, also on resolver_free.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,6 +282,32 @@ static void test_retired_channel_answers_its_queries(void **state)
     assert_int_equal(open_fds(), f->fds_before + 1); /* then it was closed */
 }
 
+static void test_answers_are_read_in_batches(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = DNS_SOCKET_BATCH + 4 };
+    struct answer a[N];
+    struct dns_socket_stats st;
+
+    memset(a, 0, sizeof(a));
+    resolver_set_socket_reuse(f->r, 1000, 60000);
+    f->srv.hold = true;
+    for (int i = 0; i < N; i++) resolver_query(f->r, "a.example.test", 257, answer_cb, &a[i]);
+    while (f->srv.nq < N) event_base_loop(f->base, EVLOOP_ONCE);
+    srv_release(&f->srv); /* all N answers wait in the socket before the worker reads */
+    for (int i = 0; i < N; i++) {
+        run_until(f, &a[i].calls, 1);
+        assert_int_equal(a[i].calls, 1);
+        assert_int_equal(a[i].status, ARES_SUCCESS);
+        assert_true(a[i].alen > 12);
+    }
+    resolver_io_stats(f->r, &st);
+    assert_int_equal(st.datagrams, N);
+    assert_int_equal(st.handed, N);
+    /* a full batch, the rest, and the read that found the socket empty */
+    assert_int_equal(st.batch_reads, 3);
+}
+
 /** A callback that asks again while the resolver is being destroyed. */
 struct requery {
     struct resolver *r;
@@ -375,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_socket_after_max_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retired_channel_answers_its_queries, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_answers_are_read_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_completes_pending_queries_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unanswered_query_times_out_once, setup, teardown),
