@@ -302,6 +302,22 @@ fail:
     return NULL;
 }
 
+/* Called by dns_socket when a held query could not be sent on fd: c-ares learns it by reading
+ * fd, so the socket's read event is made active (its error is what the read returns). */
+static void resolver_io_error_cb(void *arg, ares_socket_t fd)
+{
+    struct resolver *r = arg;
+
+    for (struct resolver_chan *ch = r->cur; ch != NULL;
+         ch = ch == r->cur ? r->draining : ch->next) {
+        struct resolver_slot *s = resolver_find_slot(ch, fd);
+        if (s != NULL && (s->mask & EV_READ)) {
+            event_active(&s->ev, EV_READ, 0);
+            return;
+        }
+    }
+}
+
 /* Called by libevent (made active by resolver_note_drained or a retirement): destroys every
  * retired channel whose queries have all completed. */
 static void resolver_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -373,7 +389,7 @@ struct resolver *resolver_new(struct event_base *base, const char *servers, int 
     r->socket_queries = RESOLVER_SOCKET_QUERIES;
     r->socket_max_ms = RESOLVER_SOCKET_MAX_MS;
     event_assign(&r->reap, base, -1, 0, resolver_reap_cb, r);
-    r->io = dns_socket_new(RESOLVER_RCVBUF);
+    r->io = dns_socket_new(base, RESOLVER_RCVBUF, resolver_io_error_cb, r);
     r->cur = resolver_chan_new(r, err, errlen);
     if (r->cur == NULL) goto fail;
     return r;

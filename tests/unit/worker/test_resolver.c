@@ -374,6 +374,75 @@ static void test_unanswered_query_times_out_once(void **state)
     assert_int_equal(a.calls, 1);
 }
 
+/** A query to send from a later event of the same loop turn. */
+struct later_query {
+    struct resolver *r;
+    struct answer *a;
+};
+
+/* Called by libevent (made active by the test). */
+static void query_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct later_query *q = arg;
+
+    (void)fd;
+    (void)what;
+    resolver_query(q->r, "b.example.test", 257, answer_cb, q->a);
+}
+
+static void test_refused_port_fails_fast(void **state)
+{
+    struct fixture *f = *state;
+    struct answer a[5];
+    struct later_query rq;
+    struct event later;
+    struct dns_socket_stats st;
+    char err[160], addr[32];
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    /* a port that was just free: nothing listens, the kernel answers ICMP port unreachable */
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    resolver_free(f->r);
+    f->r = resolver_new(f->base, addr, WAIT_MS * 2, 2, err, sizeof(err));
+    assert_non_null(f->r);
+    /* one query: the refusal comes back as the socket's read error */
+    memset(a, 0, sizeof(a));
+    resolver_query(f->r, "a.example.test", 257, answer_cb, &a[0]);
+    run_until(f, &a[0].calls, 1); /* well before the first try's timeout */
+    assert_int_equal(a[0].calls, 1);
+    assert_int_equal(a[0].status, ARES_ECONNREFUSED);
+    /* several in one batch: the refusal of the first stops the rest, which fail fast too */
+    memset(a, 0, sizeof(a));
+    for (int i = 0; i < 5; i++) resolver_query(f->r, "a.example.test", 257, answer_cb, &a[i]);
+    for (int i = 0; i < 5; i++) {
+        run_until(f, &a[i].calls, 1);
+        assert_int_equal(a[i].calls, 1);
+        assert_int_equal(a[i].status, ARES_ECONNREFUSED);
+    }
+    /* a query held after the refusal, in the same loop turn: its send takes the error from
+     * the socket, so epoll never reports it; the resolver must have c-ares read it */
+    memset(a, 0, sizeof(a));
+    rq.r = f->r;
+    rq.a = &a[1];
+    event_assign(&later, f->base, -1, 0, query_later_cb, &rq);
+    resolver_query(f->r, "a.example.test", 257, answer_cb, &a[0]);
+    event_active(&later, 0, 0); /* runs right after the send of a[0] */
+    run_until(f, &a[0].calls, 1);
+    run_until(f, &a[1].calls, 1);
+    assert_int_equal(a[0].status, ARES_ECONNREFUSED);
+    assert_int_equal(a[1].status, ARES_ECONNREFUSED);
+    resolver_io_stats(f->r, &st);
+    assert_true(st.send_batches >= 2);
+}
+
 static void test_bad_arguments(void **state)
 {
     struct fixture *f = *state;
@@ -406,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_completes_pending_queries_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unanswered_query_times_out_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_port_fails_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
