@@ -58,6 +58,7 @@ struct consumer {
     struct redis_client *cmd;   /* everything else */
     char stream[KEYS_MAX];
     char results[KEYS_MAX];
+    char results_maxlen[24]; /* cfg->results_maxlen as text, for every result's XADD */
     char consumer_name[96];
     bool group_ready;
     bool reading;    /* an XREADGROUP is outstanding */
@@ -149,12 +150,17 @@ static void consumer_report_cb(void *arg, redisReply *reply, const char *errstr)
 static void consumer_send_result(struct consumer_job *j)
 {
     struct consumer *c = j->c;
-    char maxlen[24];
-    snprintf(maxlen, sizeof(maxlen), "%d", c->cfg->results_maxlen);
+    /* argv: formatted by hiredis without a printf pass per result */
+    const char *argv[] = {"XADD", c->results, "MAXLEN", "~", c->results_maxlen, "*", "r",
+                          j->blob};
+    size_t argvlen[MPIC_ARRAY_LEN(argv)];
+
+    for (size_t i = 0; i + 1 < MPIC_ARRAY_LEN(argv); i++) argvlen[i] = strlen(argv[i]);
+    argvlen[MPIC_ARRAY_LEN(argv) - 1] = j->bloblen;
     j->state = JOB_REPORTING;
     j->sent_s = wmetrics_now_s();
-    redis_client_command(c->cmd, consumer_report_cb, j, 0, "XADD %s MAXLEN ~ %s * r %b",
-                         c->results, maxlen, j->blob, j->bloblen);
+    redis_client_commandargv(c->cmd, consumer_report_cb, j, 0, (int)MPIC_ARRAY_LEN(argv), argv,
+                             argvlen);
 }
 
 static void consumer_report(struct consumer_job *j, json_t *check_response)
@@ -435,6 +441,7 @@ struct consumer *consumer_new(struct event_base *base, const struct config *cfg,
     c->env = env;
     keys_jobs(c->stream, sizeof(c->stream), cfg->key_prefix, self->region);
     keys_results(c->results, sizeof(c->results), cfg->key_prefix);
+    snprintf(c->results_maxlen, sizeof(c->results_maxlen), "%d", cfg->results_maxlen);
     util_random_bytes(rnd, sizeof(rnd));
     util_hex_encode(rnd, sizeof(rnd), hex);
     gethostname(hostname, sizeof(hostname) - 1);
