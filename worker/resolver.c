@@ -70,6 +70,7 @@ struct resolver {
     int64_t socket_max_ms;
     struct resolver_chan *cur;      /* NULL only while destroying */
     struct resolver_chan *draining; /* retired channels with queries still pending */
+    unsigned ndraining;
     struct event reap;              /* destroys drained channels from the event loop */
     struct dns_socket *io;          /* socket functions and UDP batch of every channel */
     bool destroying;                /* resolver_free is running: no new queries */
@@ -329,6 +330,7 @@ static void resolver_reap_cb(evutil_socket_t fd, short what, void *arg)
         struct resolver_chan *ch = *pp;
         if (ch->pending == 0) {
             *pp = ch->next;
+            r->ndraining--;
             resolver_chan_free(ch);
         } else {
             pp = &ch->next;
@@ -337,8 +339,10 @@ static void resolver_reap_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Before a query: retires the current channel once it has sent its share of queries or its
- * first query is older than socket_max_ms. If a new channel cannot be made, the old one
- * stays current (queries never fail for the sake of rotation). */
+ * first query is older than socket_max_ms. If a new channel cannot be made, or
+ * RESOLVER_MAX_DRAINING retired ones still wait for answers (a resolver that stopped
+ * answering: each channel holds ~74 KB of c-ares tables), the old one stays current (queries
+ * never fail for the sake of rotation). */
 static void resolver_rotate_if_spent(struct resolver *r)
 {
     struct resolver_chan *old = r->cur, *fresh;
@@ -347,6 +351,7 @@ static void resolver_rotate_if_spent(struct resolver *r)
     if (old->sent == 0) return;
     if (old->sent < r->socket_queries && clock_mono_ms() - old->first_send_ms < r->socket_max_ms)
         return;
+    if (r->ndraining >= RESOLVER_MAX_DRAINING) return;
     fresh = resolver_chan_new(r, err, sizeof(err));
     if (fresh == NULL) {
         log_warn("resolver: keeping the current c-ares channel: %s", err);
@@ -355,6 +360,7 @@ static void resolver_rotate_if_spent(struct resolver *r)
     old->state = RESOLVER_CHAN_DRAINING;
     old->next = r->draining;
     r->draining = old;
+    r->ndraining++;
     r->cur = fresh;
     resolver_note_drained(old);
 }

@@ -31,11 +31,14 @@ void resolver_free(struct resolver *r);
  * worker.dns_socket_max_ms). */
 #define RESOLVER_SOCKET_QUERIES 256
 #define RESOLVER_SOCKET_MAX_MS 10000
+/* Retired channels still waiting for answers, at most; beyond, the current one stays. */
+#define RESOLVER_MAX_DRAINING 8
 
 /**
  * Sets when the current channel is retired: after max_queries queries (1: a fresh socket for
  * every query) or once its first query is max_ms old. A retired channel answers the queries
- * it has and is then destroyed from the event loop. Values <= 0 keep the current setting.
+ * it has and is then destroyed from the event loop; while RESOLVER_MAX_DRAINING of them wait,
+ * the current channel is kept. Values <= 0 keep the current setting.
  */
 void resolver_set_socket_reuse(struct resolver *r, int max_queries, int max_ms);
 /** Channels made so far, the first included (for tests and metrics). */

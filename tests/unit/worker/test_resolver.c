@@ -2,8 +2,9 @@
  * Tests for worker/resolver.c against a small UDP DNS server run in the test's own event loop
  * (it records each query's source port and can hold answers back): one socket serves many
  * queries, the channel is replaced after N queries or an age, a retired channel still answers
- * what it sent and is then closed, answers waiting together are read in batches, and every
- * callback runs exactly once, also on resolver_free.
+ * what it sent and is then closed (at most RESOLVER_MAX_DRAINING wait at once), answers
+ * waiting together are read in batches, and every callback runs exactly once, also on
+ * resolver_free.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +309,32 @@ static void test_answers_are_read_in_batches(void **state)
     assert_int_equal(st.batch_reads, 3);
 }
 
+static void test_retired_channels_are_capped(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 2 * (RESOLVER_MAX_DRAINING + 3) };
+    struct answer a[N], more;
+
+    memset(a, 0, sizeof(a));
+    resolver_set_socket_reuse(f->r, 2, 60000);
+    f->srv.hold = true; /* a resolver that stopped answering */
+    for (int i = 0; i < N; i++) resolver_query(f->r, "a.example.test", 257, answer_cb, &a[i]);
+    while (f->srv.nq < N) event_base_loop(f->base, EVLOOP_ONCE);
+    /* the current channel, and the retired ones up to the cap: the last took the rest */
+    assert_int_equal(resolver_channels_made(f->r), RESOLVER_MAX_DRAINING + 1);
+    assert_int_equal(open_fds(), f->fds_before + RESOLVER_MAX_DRAINING + 1);
+    srv_release(&f->srv);
+    for (int i = 0; i < N; i++) {
+        run_until(f, &a[i].calls, 1);
+        assert_int_equal(a[i].status, ARES_SUCCESS);
+    }
+    run_for(f, 20);
+    assert_int_equal(open_fds(), f->fds_before + 1);
+    query_one(f, &more); /* drained: rotation goes on */
+    assert_int_equal(resolver_channels_made(f->r), RESOLVER_MAX_DRAINING + 2);
+    assert_int_not_equal(f->srv.ports[N], f->srv.ports[N - 1]);
+}
+
 /** A callback that asks again while the resolver is being destroyed. */
 struct requery {
     struct resolver *r;
@@ -472,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retired_channel_answers_its_queries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_answers_are_read_in_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retired_channels_are_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_completes_pending_queries_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unanswered_query_times_out_once, setup, teardown),
