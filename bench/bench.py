@@ -345,6 +345,21 @@ class Bench:
                     counts[name] = int(fields[0]) if fields[0].isdigit() else None
         return counts
 
+    def with_os_costs(self, run):
+        """Runs one load generator step and adds the wake-ups and system calls per validation
+        of coordinator, workers and Redis during it (JSON wakeups_per_validation,
+        syscalls_per_validation)."""
+        w0 = self.wake_snapshot()
+        counters = self.start_syscall_count()
+        res = run()
+        w1 = self.wake_snapshot()
+        sc = self.stop_syscall_count(counters) or {}
+        per = max(1, res["all_done"])
+        res["wakeups_per_validation"] = {k: round((w1[k] - w0[k]) / per, 2) for k in w1}
+        res["syscalls_per_validation"] = {k: round(v / per, 2) if v is not None else None
+                                          for k, v in sc.items()}
+        return res
+
     def redis_calls(self):
         """{command: calls} from INFO commandstats."""
         stats = self.rcli.info("commandstats")
@@ -523,20 +538,13 @@ class Bench:
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
             c0 = self.cpu_snapshot()
-            w0 = self.wake_snapshot()
-            sc = self.start_syscall_count()
             r0 = self.redis_calls()
             perf = self.start_perf(scen) if self.args.profile and scen == "caa_direct" else None
-            sat = self.run_loadgen(f"{scen}/closed", scen, conns=self.args.conns)
+            sat = self.with_os_costs(lambda: self.run_loadgen(f"{scen}/closed", scen,
+                                                              conns=self.args.conns))
             if perf is not None:
                 self.finish_perf(perf, scen)
             cpu = self.cpu_per_validation(c0, self.cpu_snapshot(), sat["all_done"])
-            w1 = self.wake_snapshot()
-            sc = self.stop_syscall_count(sc) or {}
-            per = max(1, sat["all_done"])
-            sat["wakeups_per_validation"] = {k: round((w1[k] - w0[k]) / per, 2) for k in w1}
-            sat["syscalls_per_validation"] = {k: round(v / per, 2) if v is not None else None
-                                              for k, v in sc.items()}
             r1 = self.redis_calls()
             calls = {k: round((v - r0.get(k, 0)) / max(1, sat["all_done"]), 2)
                      for k, v in r1.items() if v - r0.get(k, 0) > 0}
@@ -554,15 +562,8 @@ class Bench:
             limit = limit or float("nan")
             self.emit(sat)
             half = max(1.0, sat["throughput"] / 2)
-            w0 = self.wake_snapshot()
-            sc = self.start_syscall_count()
-            op = self.run_loadgen(f"{scen}/open50", scen, rate=round(half, 1))
-            w1 = self.wake_snapshot()
-            sc = self.stop_syscall_count(sc) or {}
-            per = max(1, op["all_done"])
-            op["wakeups_per_validation"] = {k: round((w1[k] - w0[k]) / per, 2) for k in w1}
-            op["syscalls_per_validation"] = {k: round(v / per, 2) if v is not None else None
-                                             for k, v in sc.items()}
+            op = self.with_os_costs(lambda: self.run_loadgen(f"{scen}/open50", scen,
+                                                             rate=round(half, 1)))
             done_total += op["done"]
             self.emit(op)
             self.say(f"{scen:<11} saturation {sat['throughput']:8.1f}/s  raw limit "
