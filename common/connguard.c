@@ -120,8 +120,7 @@ static void connguard_arm(struct connguard_conn *c)
     int64_t left = c->g->read_timeout_ms - (clock_mono_ms() - c->read_start_ms);
     struct timeval tv;
 
-    if (left < 0) left = 0;
-    tv = util_ms_timeval(left);
+    tv = util_ms_timeval(left); /* a passed deadline fires now */
     evtimer_add(c->deadline, &tv);
 }
 

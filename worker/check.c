@@ -96,8 +96,7 @@ void check_deadline_arm(struct check_deadline *d, struct event_base *base, int64
 
     if (deadline_ms <= 0) return;
     left = deadline_ms - clock_now_ms();
-    if (left < 0) left = 0;
-    tv = util_ms_timeval(left);
+    tv = util_ms_timeval(left); /* a passed deadline fires now */
     evtimer_assign(&d->ev, base, cb, arg);
     d->armed = evtimer_add(&d->ev, &tv) == 0;
 }

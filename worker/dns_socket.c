@@ -309,8 +309,7 @@ static ares_ssize_t dns_socket_recvfrom(ares_socket_t fd, void *buf, size_t len,
             f->err = 0;
             return -1;
         }
-        dns_socket_discard(ds, ds->fd);
-        if (dns_socket_fill(ds, fd) != 0) return -1;
+        if (dns_socket_fill(ds, fd) != 0) return -1; /* an empty batch is already discarded */
     }
     m = &ds->msgs[ds->next++];
     ds->stats.handed++;

@@ -154,8 +154,7 @@ static void http_plain_arm_timer(struct http_plain_fetch *f, long after_start_ms
     int64_t left = f->start_ms + after_start_ms - clock_mono_ms();
     struct timeval tv;
 
-    if (left < 0) left = 0;
-    tv = util_ms_timeval(left);
+    tv = util_ms_timeval(left); /* a passed deadline fires now */
     evtimer_add(&f->timer, &tv);
 }
 

@@ -70,7 +70,6 @@ struct resolver {
     int64_t socket_max_ms;
     struct resolver_chan *cur;      /* NULL only while destroying */
     struct resolver_chan *draining; /* retired channels with queries still pending */
-    unsigned ndraining;
     struct event reap;              /* destroys drained channels from the event loop */
     struct dns_socket *io;          /* socket functions and UDP batch of every channel */
     bool destroying;                /* resolver_free is running: no new queries */
@@ -330,12 +329,19 @@ static void resolver_reap_cb(evutil_socket_t fd, short what, void *arg)
         struct resolver_chan *ch = *pp;
         if (ch->pending == 0) {
             *pp = ch->next;
-            r->ndraining--;
             resolver_chan_free(ch);
         } else {
             pp = &ch->next;
         }
     }
+}
+
+static unsigned resolver_draining_count(const struct resolver *r)
+{
+    unsigned n = 0;
+
+    for (const struct resolver_chan *ch = r->draining; ch != NULL; ch = ch->next) n++;
+    return n;
 }
 
 /* Before a query: retires the current channel once it has sent its share of queries or its
@@ -351,7 +357,7 @@ static void resolver_rotate_if_spent(struct resolver *r)
     if (old->sent == 0) return;
     if (old->sent < r->socket_queries && clock_mono_ms() - old->first_send_ms < r->socket_max_ms)
         return;
-    if (r->ndraining >= RESOLVER_MAX_DRAINING) return;
+    if (resolver_draining_count(r) >= RESOLVER_MAX_DRAINING) return;
     fresh = resolver_chan_new(r, err, sizeof(err));
     if (fresh == NULL) {
         log_warn("resolver: keeping the current c-ares channel: %s", err);
@@ -360,7 +366,6 @@ static void resolver_rotate_if_spent(struct resolver *r)
     old->state = RESOLVER_CHAN_DRAINING;
     old->next = r->draining;
     r->draining = old;
-    r->ndraining++;
     r->cur = fresh;
     resolver_note_drained(old);
 }

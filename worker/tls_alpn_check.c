@@ -241,8 +241,7 @@ static void tls_alpn_wait(struct tls_alpn *t, short events)
     int64_t left = end - clock_mono_ms();
     struct timeval tv;
 
-    if (left < 0) left = 0;
-    tv = util_ms_timeval(left);
+    tv = util_ms_timeval(left); /* a passed deadline fires now */
     if (t->io_armed) event_del(&t->io_ev);
     event_assign(&t->io_ev, t->env->base, t->fd, events, tls_alpn_io_cb, t);
     if (event_add(&t->io_ev, &tv) != 0) abort(); /* cannot wait: a broken event base */
