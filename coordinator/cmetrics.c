@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buildinfo.h"
 #include "clock.h"
 #include "connguard.h"
 #include "log.h"
@@ -222,6 +223,7 @@ void cmetrics_init(struct coord *co)
     cm.co = co;
     cm.reg = metrics_registry_new();
     metrics_registry_set_collect(cm.reg, cmetrics_collect, co);
+    buildinfo_register(cm.reg);
     cm.requests = fam(METRICS_COUNTER, "mpic_requests_total",
                       "Published corroborations by check type, validation method and verdict.",
                       L_REQ, NULL, 0);

@@ -16,6 +16,7 @@
 #include "alerts.h"
 #include "api.h"
 #include "audit_export.h"
+#include "buildinfo.h"
 #include "cmetrics.h"
 #include "clock.h"
 #include "config.h"
@@ -317,9 +318,10 @@ int main(int argc, char **argv)
     redis_client_start(c.co.cmd);
     redis_client_start(c.co.rblock);
     redis_client_start(c.co.pblock);
-    log_info("%s listening on %s://%s:%d, redis %s:%d, %d perspectives, key prefix %s",
-             c.co.id, c.tls ? "https" : "http", c.cfg.listen.host, c.cfg.listen.port,
-             c.cfg.redis.host, c.cfg.redis.port, c.cfg.nperspectives, c.cfg.key_prefix);
+    log_info("mpic %s (malloc: %s) %s listening on %s://%s:%d, redis %s:%d, %d perspectives, "
+             "key prefix %s", buildinfo_version(), buildinfo_allocator(), c.co.id,
+             c.tls ? "https" : "http", c.cfg.listen.host, c.cfg.listen.port, c.cfg.redis.host,
+             c.cfg.redis.port, c.cfg.nperspectives, c.cfg.key_prefix);
     event_base_dispatch(c.co.base);
     log_info("stopped");
     rc = 0;

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
   libevent-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
-  libjansson-dev libidn2-dev libpsl-dev publicsuffix libcmocka-dev
+  libjansson-dev libidn2-dev libpsl-dev publicsuffix libcmocka-dev libjemalloc-dev
   redis-server redis-tools pebble knot knot-dnsutils unbound iproute2 curl ca-certificates
   python3 python3-pytest python3-redis python3-msgpack python3-dnslib python3-cryptography
   prometheus python3-prometheus-client

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buildinfo.h"
 #include "check.h"
 #include "clock.h"
 #include "config.h"
@@ -275,7 +276,8 @@ int main(int argc, char **argv)
     w.drain_timer = event_new(w.base, -1, EV_PERSIST, worker_drain_cb, &w);
     event_add(w.sigterm, NULL);
     event_add(w.sigint, NULL);
-    log_info("perspective %s (%s, %s) resolver %s, redis %s:%d", self->code, self->region,
+    log_info("mpic %s (malloc: %s) perspective %s (%s, %s) resolver %s, redis %s:%d",
+             buildinfo_version(), buildinfo_allocator(), self->code, self->region,
              perspective_rir_name(self->rir), servers, w.cfg.redis.host, w.cfg.redis.port);
     event_base_dispatch(w.base);
     log_info("stopped");

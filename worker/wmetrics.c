@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buildinfo.h"
 #include "metrics.h"
 #include "obs_label.h"
 #include "perspective.h"
@@ -42,6 +43,7 @@ void wmetrics_init(const char *perspective)
     if (wm.reg != NULL) return;
     util_strlcpy(wm.perspective, perspective, sizeof(wm.perspective));
     wm.reg = metrics_registry_new();
+    buildinfo_register(wm.reg);
     wm.checks = metrics_family_new(wm.reg, METRICS_COUNTER, "mpic_worker_checks_total",
                                    "Checks run by this worker by outcome (passed, failed, "
                                    "error: did not complete).",

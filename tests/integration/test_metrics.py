@@ -10,6 +10,7 @@ so the retry is exercised) and land in the <prefix>:alerts stream.
 import http.server
 import json
 import os
+import re
 import signal
 import threading
 
@@ -163,6 +164,29 @@ def test_families_parse_with_types(fleet):
     # only GET/HEAD
     r = fleet.request("POST", "/metrics", body={})
     assert r.status == 405
+
+
+def project_version():
+    src = os.environ.get("MPIC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+    with open(os.path.join(src, "CMakeLists.txt")) as f:
+        return re.search(r"project\(mpic VERSION ([0-9.]+)", f.read()).group(1)
+
+
+def test_build_info_names_version_and_the_malloc_in_use(fleet):
+    """mpic_build_info says which version runs and which malloc the binary really uses (the
+    build links jemalloc unless configured otherwise; CTest passes what it chose)."""
+    expect = os.environ.get("MPIC_EXPECT_ALLOCATOR")
+    for port in (fleet.coordinator_ports[0], worker_port(fleet, "us-east-1")):
+        samples, types = scrape(port)
+        assert types.get("mpic_build_info") == "gauge"
+        infos = [dict(labels) for (name, labels), v in samples.items()
+                 if name == "mpic_build_info" and v == 1]
+        assert len(infos) == 1, infos
+        assert infos[0]["version"] == project_version()
+        if expect:
+            assert infos[0]["allocator"] == expect, (port, infos, expect)
+        else:  # run by hand, outside CTest
+            assert infos[0]["allocator"] in ("jemalloc", "libc"), infos
 
 
 def test_sampler_reports_streams_and_redis_latency(fleet):
