@@ -264,6 +264,30 @@ void redis_client_ignore_reply(void *arg, redisReply *reply, const char *errstr)
     (void)errstr;
 }
 
+int redis_client_info_int(const char *text, size_t len, const char *field, int64_t *out)
+{
+    size_t flen = strlen(field);
+    const char *end = text + len;
+    const char *line = text;
+
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *stop = eol ? eol : end;
+        if (stop > line && stop[-1] == '\r') stop--;
+        if ((size_t)(stop - line) > flen && memcmp(line, field, flen) == 0 && line[flen] == ':') {
+            char num[24];
+            size_t n = (size_t)(stop - line) - flen - 1;
+            if (n == 0 || n >= sizeof(num)) return -1;
+            memcpy(num, line + flen + 1, n);
+            num[n] = '\0';
+            return util_parse_int64(num, INT64_MIN, INT64_MAX, out) == 0 ? 0 : -1;
+        }
+        if (eol == NULL) break;
+        line = eol + 1;
+    }
+    return -1;
+}
+
 int redis_client_command_timeout(const struct redis_client *rc)
 {
     return rc->command_timeout_ms;

@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum redis_client_state {
     REDIS_CLIENT_IDLE = 0,       /* created, redis_client_start() not called yet */
@@ -63,5 +64,10 @@ void redis_client_command(struct redis_client *rc, redis_client_reply_cb cb, voi
 void redis_client_ignore_reply(void *arg, redisReply *reply, const char *errstr);
 /** The default command timeout. */
 int redis_client_command_timeout(const struct redis_client *rc);
+/**
+ * The integer value of `field` in the text of an INFO reply ("field:value" lines ending in
+ * CRLF). Returns 0, or -1 when the field is absent or its value is not a whole integer.
+ */
+int redis_client_info_int(const char *text, size_t len, const char *field, int64_t *out);
 
 #endif

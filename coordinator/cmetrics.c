@@ -2,7 +2,8 @@
  * Coordinator metrics (see cmetrics.h). One process-wide registry; the stream sampler sends,
  * every metrics.stream_sample_ms, per job stream (and the results stream) XLEN, XINFO GROUPS
  * (undelivered "lag") and the XPENDING summary, plus one PING whose round trip is the Redis
- * latency. A new round starts only when the previous one completed, so the cost is bounded.
+ * latency and one INFO memory (used and maximum memory). A new round starts only when the
+ * previous one completed, so the cost is bounded.
  */
 #include "cmetrics.h"
 
@@ -35,6 +36,7 @@ static struct {
     struct metrics_registry *reg;
     struct event *sampler;
     int outstanding; /* sampler replies still expected in this round */
+    char redis_addr[METRICS_LABEL_VALUE_MAX]; /* label of the Redis gauges: "host:port" */
     double ping_sent_s;
     int nprobes;
     struct cmetrics_probe probes[CMETRICS_STREAMS];
@@ -42,7 +44,7 @@ static struct {
     struct metrics_family *requests, *attempts, *retries, *cooldown, *request_duration,
         *anomalous, *persp_results, *persp_latency, *disagreements, *dnssec, *anomaly_ratio,
         *window_results, *stream_length, *stream_undelivered, *stream_pending,
-        *stream_oldest_age, *redis_rtt, *inflight, *reclaimed, *ahead, *alerts, *webhooks,
+        *stream_oldest_age, *redis_rtt, *redis_used, *redis_max, *inflight, *reclaimed, *ahead, *alerts, *webhooks,
         *webhook_queue, *sample_errors;
     struct metrics_family *http_conns, *http_closed; /* connguard.c */
     unsigned long http_timeouts_seen, http_refused_seen;
@@ -58,6 +60,7 @@ static const char *const L_P[] = {"perspective", NULL};
 static const char *const L_STREAM[] = {"stream", "region", NULL};
 static const char *const L_RESULT[] = {"result", NULL};
 static const char *const L_EVENT[] = {"event", NULL};
+static const char *const L_REDIS[] = {"redis", NULL};
 static const char *const L_REASON[] = {"reason", NULL};
 
 static const double B_REQUEST[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -188,14 +191,30 @@ static void cmetrics_ping_cb(void *arg, redisReply *reply, const char *errstr)
     metrics_observe(cm.redis_rtt, NULL, cmetrics_mono_s() - cm.ping_sent_s);
 }
 
+/* called by redis_client with the INFO memory text of the sampler */
+static void cmetrics_info_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    const char *v[] = {cm.redis_addr};
+    int64_t used, max;
+
+    cmetrics_sample_done();
+    if (cm.reg == NULL || !cmetrics_reply_ok(reply)) return;
+    if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS) return;
+    if (redis_client_info_int(reply->str, reply->len, "used_memory", &used) == 0)
+        metrics_set(cm.redis_used, v, (double)used);
+    if (redis_client_info_int(reply->str, reply->len, "maxmemory", &max) == 0)
+        metrics_set(cm.redis_max, v, (double)max);
+}
+
 /* called by libevent every metrics.stream_sample_ms */
 static void cmetrics_sampler_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct coord *co = arg;
     if (cm.outstanding > 0 || !redis_client_is_ready(co->cmd)) return;
-    cm.outstanding = 1 + 3 * cm.nprobes;
+    cm.outstanding = 2 + 3 * cm.nprobes;
     cm.ping_sent_s = cmetrics_mono_s();
     redis_client_command(co->cmd, cmetrics_ping_cb, NULL, 0, "PING");
+    redis_client_command(co->cmd, cmetrics_info_cb, NULL, 0, "INFO memory");
     for (int i = 0; i < cm.nprobes; i++) {
         struct cmetrics_probe *p = &cm.probes[i];
         redis_client_command(co->cmd, cmetrics_xlen_cb, p, 0, "XLEN %s", p->key);
@@ -221,6 +240,13 @@ void cmetrics_init(struct coord *co)
 
     if (cm.reg != NULL) return;
     cm.co = co;
+    {
+        bool v6 = strchr(cfg->redis.host, ':') != NULL;
+        int n = snprintf(cm.redis_addr, sizeof(cm.redis_addr), "%s%s%s:%d", v6 ? "[" : "",
+                         cfg->redis.host, v6 ? "]" : "", cfg->redis.port);
+        if (n < 0 || (size_t)n >= sizeof(cm.redis_addr)) /* a label value is capped anyway */
+            log_warn("redis address %s truncated in the metrics label", cfg->redis.host);
+    }
     cm.reg = metrics_registry_new();
     metrics_registry_set_collect(cm.reg, cmetrics_collect, co);
     buildinfo_register(cm.reg);
@@ -281,6 +307,14 @@ void cmetrics_init(struct coord *co)
                        "Round trip of a PING on the coordinator's command connection "
                        "(queueing behind other commands included).",
                        NULL, B_REDIS, (int)MPIC_ARRAY_LEN(B_REDIS));
+    cm.redis_used = fam(METRICS_GAUGE, "mpic_redis_used_memory_bytes",
+                        "used_memory of the Redis this coordinator uses (INFO memory), sampled "
+                        "with the streams.",
+                        L_REDIS, NULL, 0);
+    cm.redis_max = fam(METRICS_GAUGE, "mpic_redis_maxmemory_bytes",
+                       "maxmemory of the Redis this coordinator uses (INFO memory); 0 when it "
+                       "has no limit.",
+                       L_REDIS, NULL, 0);
     cm.http_conns = fam(METRICS_GAUGE, "mpic_http_connections",
                         "Open HTTP(S) connections of the coordinator listener.", NULL, NULL, 0);
     cm.http_closed = fam(METRICS_COUNTER, "mpic_http_connections_closed_total",

@@ -201,6 +201,28 @@ def test_sampler_reports_streams_and_redis_latency(fleet):
         value(s, "mpic_redis_roundtrip_seconds_count")
 
 
+def test_sampler_reports_redis_memory_and_its_limit(fleet, redis_server):
+    """mpic_redis_used_memory_bytes and mpic_redis_maxmemory_bytes follow Redis' INFO memory
+    (what MpicRedisMemoryHigh compares), including a limit changed at run time."""
+    r = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    addr = f"127.0.0.1:{redis_server.port}"  # the gauges' redis label
+    before = r.config_get("maxmemory")["maxmemory"]
+    limit = 3 * 1024 ** 3 + 12345  # a value no default has; above used_memory
+    try:
+        r.config_set("maxmemory", limit)
+        s = wait_until(lambda: (lambda m: m if value(m, "mpic_redis_maxmemory_bytes",
+                                                     redis=addr) == limit
+                                else None)(coord_metrics(fleet)), 15.0, "the new maxmemory")
+        used = value(s, "mpic_redis_used_memory_bytes", redis=addr)
+        info = r.info("memory")["used_memory"]
+        # sampled a moment apart: within 25 % of what Redis says now
+        assert 0 < used and abs(used - info) < 0.25 * info, (used, info)
+    finally:
+        r.config_set("maxmemory", before)
+    wait_until(lambda: value(coord_metrics(fleet), "mpic_redis_maxmemory_bytes",
+                             redis=addr) == int(before), 15.0, "the restored maxmemory")
+
+
 def valid_http01_counted(fleet, before, n):
     """The coordinator's metrics once mpic_requests_total counted n more valid http-01
     validations than in `before`."""

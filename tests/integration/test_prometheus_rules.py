@@ -1,7 +1,7 @@
 """
 deploy/prometheus: the alerting rules pass `promtool check rules`, their unit tests pass
 `promtool test rules` (an anomaly gauge, a disagreement rate, a security alert, a stuck
-consumer), and every mpic metric they reference is one the coordinator or worker exports
+consumer, Redis near its maxmemory), and every mpic metric they reference is one the coordinator or worker exports
 (names taken from the C sources, so a rename cannot silently break an alert).
 """
 import os

@@ -574,6 +574,34 @@ static void test_connect_in_progress_times_out(void **state)
     close(lfd);
 }
 
+static void test_info_int(void **state)
+{
+    static const char info[] = "# Memory\r\nused_memory_human:1.20M\r\nused_memory:1258832\r\n"
+                               "maxmemory:0\r\nmaxmemory_policy:noeviction\r\nempty:\r\n"
+                               "big:99999999999999999999999\r\nlast:-7";
+    int64_t v = 42;
+
+    (void)state;
+    /* the field itself, not one that starts with its name */
+    assert_int_equal(redis_client_info_int(info, strlen(info), "used_memory", &v), 0);
+    assert_int_equal(v, 1258832);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "maxmemory", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "last", &v), 0); /* no CRLF */
+    assert_int_equal(v, -7);
+    v = 42;
+    assert_int_equal(redis_client_info_int(info, strlen(info), "maxmemory_policy", &v), -1);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "empty", &v), -1);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "big", &v), -1);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "used", &v), -1);
+    assert_int_equal(redis_client_info_int(info, strlen(info), "Memory", &v), -1);
+    assert_int_equal(v, 42);
+    /* only len bytes are read: "maxmemory:0" cut before its value */
+    assert_int_equal(redis_client_info_int(info, (size_t)(strstr(info, "maxmemory:") - info) + 10,
+                                           "maxmemory", &v), -1);
+    assert_int_equal(redis_client_info_int("", 0, "used_memory", &v), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_free_inside_reply_callback),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_connect_in_progress_times_out),
+        cmocka_unit_test(test_info_int),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
