@@ -277,7 +277,8 @@ int redis_client_info_int(const char *text, size_t len, const char *field, int64
         if ((size_t)(stop - line) > flen && memcmp(line, field, flen) == 0 && line[flen] == ':') {
             char num[24];
             size_t n = (size_t)(stop - line) - flen - 1;
-            if (n == 0 || n >= sizeof(num)) return -1;
+            if (n == 0 || n >= sizeof(num) || memchr(line + flen + 1, '\0', n) != NULL)
+                return -1;
             memcpy(num, line + flen + 1, n);
             num[n] = '\0';
             return util_parse_int64(num, INT64_MIN, INT64_MAX, out) == 0 ? 0 : -1;

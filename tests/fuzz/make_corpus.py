@@ -151,6 +151,12 @@ CORPUS = {
         b"ca.test; key=",
         b"xn--bcher-kva.example;a=b;c=d",
     ],
+    "fuzz_redis_info": [
+        b"# Memory\r\nused_memory:1258832\r\nused_memory_human:1.20M\r\nmaxmemory:0\r\n",
+        b"maxmemory:2147483648\r\nmaxmemory_policy:noeviction",
+        b"used_memory:\r\nused_memory:-1\nused:9223372036854775807\r\na:+3",
+        b"used_memory:99999999999999999999\r\n\r\n",
+    ],
     # fuzz_http_resp: the first byte picks where the response is split in two feeds
     "fuzz_http_resp": [
         b"\x10HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",

@@ -600,6 +600,8 @@ static void test_info_int(void **state)
     assert_int_equal(redis_client_info_int(info, (size_t)(strstr(info, "maxmemory:") - info) + 10,
                                            "maxmemory", &v), -1);
     assert_int_equal(redis_client_info_int("", 0, "used_memory", &v), -1);
+    /* a NUL inside the value is not the end of the number */
+    assert_int_equal(redis_client_info_int("a:12\0\0\r\n", 8, "a", &v), -1);
 }
 
 int main(void)
