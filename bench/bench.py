@@ -371,6 +371,15 @@ class Bench:
         return {k: round((after[k] - before[k]) * 1e6 / hz / max(1, validations), 1)
                 for k in after}
 
+    def empty_redis(self):
+        """Stops the fleet and FLUSHALLs Redis. Called before every throughput scenario and
+        every later step, so that none depends on what the ones before it left: on this
+        paravirtualised VM a process with a large resident set stalls now and then (~30 ms;
+        docs/performance.md, "Retained results and the tail"), and the retained results of
+        one throughput scenario are ~1 GB."""
+        self.stop_fleet()
+        self.rcli.flushall()
+
     def stop_fleet(self):
         if self.fleet is not None:
             self.fleet.stop()
@@ -532,11 +541,14 @@ class Bench:
     def throughput(self):
         self.say("", "== throughput: 6 perspectives, 1 worker per region, 1 coordinator "
                  "(closed loop = saturation, then open loop at 50 %)")
-        self.start_fleet(self.nginx.port)
         self.saturation = {}
-        used0 = self.rcli.info("memory")["used_memory"]
+        retained = 0
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
+            # every scenario starts on an empty Redis (see empty_redis) and a fresh fleet
+            self.empty_redis()
+            self.start_fleet(self.nginx.port)
+            used0 = self.rcli.info("memory")["used_memory"]
             c0 = self.cpu_snapshot()
             r0 = self.redis_calls()
             perf = self.start_perf(scen) if self.args.profile and scen == "caa_direct" else None
@@ -565,6 +577,7 @@ class Bench:
             op = self.with_os_costs(lambda: self.run_loadgen(f"{scen}/open50", scen,
                                                              rate=round(half, 1)))
             done_total += op["done"]
+            retained += self.rcli.info("memory")["used_memory"] - used0
             self.emit(op)
             self.say(f"{scen:<11} saturation {sat['throughput']:8.1f}/s  raw limit "
                      f"{limit:9.0f}/s  ratio {100 * (sat['ratio_of_raw_limit'] or 0):5.2f} %  | "
@@ -585,17 +598,17 @@ class Bench:
                      f"{'':11} Redis commands/validation: {sum(calls.values()):.1f} (" +
                      ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items(),
                                                               key=lambda kv: -kv[1])) + ")")
-        used1 = self.rcli.info("memory")["used_memory"]
         self.emit({"scenario": "redis_retained", "requests": done_total,
-                   "used_memory_delta": used1 - used0,
-                   "bytes_per_retained_validation": (used1 - used0) / max(1, done_total)})
-        self.say(f"redis used_memory grew {(used1 - used0) / 1024:.0f} KiB over {done_total} "
-                 f"completed validations = {(used1 - used0) / max(1, done_total):.0f} B each "
-                 f"(kept for coordinator.result_retention_s)")
+                   "used_memory_delta": retained,
+                   "bytes_per_retained_validation": retained / max(1, done_total)})
+        self.say(f"redis used_memory grew {retained / 1024:.0f} KiB over {done_total} "
+                 f"completed validations = {retained / max(1, done_total):.0f} B each "
+                 f"(kept for coordinator.result_retention_s; Redis emptied between scenarios)")
 
     def overhead(self):
         self.say("", "== orchestration overhead: the same 6 checks direct (one process, check "
                  "engine, slowest of 6) vs. through coordinator -> Redis -> workers -> reducer")
+        self.empty_redis()
         self.start_fleet(self.nginx.port)
         jobs = {}
         for scen, low in (("caa_direct", False), ("http01", False), ("caa_direct", True)):
@@ -633,6 +646,7 @@ class Bench:
         self.say("", f"== memory: {n} validations held in flight by a slow HTTP-01 target "
                  f"(nginx echo_sleep {hold} s)")
         self.nginx.set_slow_delay(hold)
+        self.empty_redis()
         self.start_fleet(self.nginx.slow_port, max_inflight_jobs=n + 100,
                          worker={"http_timeout_ms": (hold + 20) * 1000},
                          coordinator={"deadline_ms": (hold + 30) * 1000,
@@ -750,6 +764,7 @@ class Bench:
         self.nginx.set_slow_delay(rtt)
         base = None
         for per_region in (1, 2, 4):
+            self.empty_redis()
             self.start_fleet(self.nginx.slow_port, per_region=per_region,
                              max_inflight_jobs=cap)
             r = self.run_loadgen(f"scaling/{per_region}w", "http01", conns=self.args.conns)
