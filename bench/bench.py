@@ -462,22 +462,39 @@ class Bench:
             raise RuntimeError(f"direct failed: {out.stdout}{out.stderr}")
         return parse_json_line(out.stdout)
 
+    # The raw limits are the best of RAW_TRIES runs of half a step each: on this shared VM runs
+    # of the same tool against the same server differ by 10-30 % (and whole bench runs by up
+    # to 50 %), and the most a server did is the better estimate of what it can do (and the
+    # harder figure to be a share of).
+    RAW_TRIES = 3
+
     def dnsperf(self, name, queries):
+        """(best queries/s, every run's queries/s, queries lost in the best run)"""
         qfile = os.path.join(self.workdir, f"dnsperf-{name}.txt")
         with open(qfile, "w") as f:
             for qname, qtype in queries:
                 f.write(f"{qname} {qtype}\n")
-        out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(self.knot.port), "-d",
-                              qfile, "-l", str(self.dur), "-c", "8", "-T", "1", "-q", "200"],
-                             capture_output=True, text=True, timeout=600)
-        m = re.search(r"Queries per second:\s+([\d.]+)", out.stdout)
-        lost = re.search(r"Queries lost:\s+(\d+)", out.stdout)
-        if not m:
-            raise RuntimeError("dnsperf: " + out.stdout + out.stderr)
-        return float(m.group(1)), int(lost.group(1)) if lost else -1
+        runs = []
+        for _ in range(self.RAW_TRIES):
+            out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(self.knot.port),
+                                  "-d", qfile, "-l", str(max(1, int(self.dur / 2))), "-c", "8",
+                                  "-T", "1", "-q", "200"],
+                                 capture_output=True, text=True, timeout=600)
+            m = re.search(r"Queries per second:\s+([\d.]+)", out.stdout)
+            lost = re.search(r"Queries lost:\s+(\d+)", out.stdout)
+            if not m:
+                raise RuntimeError("dnsperf: " + out.stdout + out.stderr)
+            runs.append((float(m.group(1)), int(lost.group(1)) if lost else -1))
+        best = max(runs)
+        return best[0], [r[0] for r in runs], best[1]
 
     def wrk(self, port, close):
-        argv = ["wrk", "-t1", "-c32", f"-d{int(self.dur)}s", "--latency"]
+        """(best requests/s, every run's requests/s)"""
+        runs = [self.wrk_once(port, close) for _ in range(self.RAW_TRIES)]
+        return max(runs), runs
+
+    def wrk_once(self, port, close):
+        argv = ["wrk", "-t1", "-c32", f"-d{max(1, int(self.dur / 2))}s", "--latency"]
         if close:
             argv += ["-H", "Connection: close"]
         argv.append(f"http://127.0.0.1:{port}/.well-known/acme-challenge/{TOKEN}")
@@ -492,18 +509,22 @@ class Bench:
         self.say("", "== raw limits of the targets (public tools, same knotd / nginx)")
         self.raw = {}
         for name, queries in QUERIES.items():
-            qps, lost = self.dnsperf(name, queries)
+            qps, runs, lost = self.dnsperf(name, queries)
             self.raw[name] = qps
-            self.say(f"dnsperf {name:<11} {qps:10.0f} qps  (lost {lost}; queries per check "
+            self.say(f"dnsperf {name:<11} {qps:10.0f} qps  (best of "
+                     f"{' / '.join(f'{r:.0f}' for r in runs)}; lost {lost}; queries per check "
                      f"{len(queries)})")
-            self.emit({"scenario": f"raw_dnsperf_{name}", "qps": qps, "lost": lost,
-                       "queries_per_check": len(queries)})
-        self.raw["wrk_keepalive"] = self.wrk(self.nginx.port, close=False)
-        self.raw["wrk_close"] = self.wrk(self.nginx.port, close=True)
-        self.say(f"wrk nginx keep-alive   {self.raw['wrk_keepalive']:10.0f} req/s",
-                 f"wrk nginx conn-close   {self.raw['wrk_close']:10.0f} req/s")
+            self.emit({"scenario": f"raw_dnsperf_{name}", "qps": qps, "qps_runs": runs,
+                       "lost": lost, "queries_per_check": len(queries)})
+        self.raw["wrk_keepalive"], keep = self.wrk(self.nginx.port, close=False)
+        self.raw["wrk_close"], close = self.wrk(self.nginx.port, close=True)
+        self.say(f"wrk nginx keep-alive   {self.raw['wrk_keepalive']:10.0f} req/s  (best of "
+                 f"{' / '.join(f'{r:.0f}' for r in keep)})",
+                 f"wrk nginx conn-close   {self.raw['wrk_close']:10.0f} req/s  (best of "
+                 f"{' / '.join(f'{r:.0f}' for r in close)})")
         self.emit({"scenario": "raw_wrk", "keepalive_rps": self.raw["wrk_keepalive"],
-                   "close_rps": self.raw["wrk_close"]})
+                   "close_rps": self.raw["wrk_close"], "keepalive_rps_runs": keep,
+                   "close_rps_runs": close})
 
     def start_perf(self, scen):
         """perf record (call graphs) of coordinator, workers and redis during one run."""
