@@ -208,6 +208,7 @@ class Bench:
         self.args = args
         self.quick = args.quick
         self.dur = 3.0 if args.quick else 10.0
+        self.raw_dur = max(1, int(self.dur / 2))  # seconds per raw-limit run (RAW_TRIES runs)
         self.warm = 1.0 if args.quick else 2.0
         self.build = os.path.abspath(args.build)
         os.environ["MPIC_COORDINATOR"] = os.path.join(self.build, "mpic-coordinator")
@@ -263,7 +264,12 @@ class Bench:
 
     def start_fleet(self, http_port, per_region=1, max_inflight_jobs=None, worker=None,
                     coordinator=None):
+        """Stops the current fleet, empties Redis (FLUSHALL) and starts a new fleet, so that no
+        step or scenario depends on what the ones before it left: on this paravirtualised VM
+        a process with a large resident set stalls now and then (~30 ms; docs/performance.md,
+        "Retained results and the tail"), and one throughput scenario retains ~1 GB."""
         self.stop_fleet()
+        self.rcli.flushall()
         workers = uniform_workers(self.knot.address, http_port=http_port)
         for code in workers:
             workers[code] = workers[code] * per_region
@@ -371,15 +377,6 @@ class Bench:
         return {k: round((after[k] - before[k]) * 1e6 / hz / max(1, validations), 1)
                 for k in after}
 
-    def empty_redis(self):
-        """Stops the fleet and FLUSHALLs Redis. Called before every throughput scenario and
-        every later step, so that none depends on what the ones before it left: on this
-        paravirtualised VM a process with a large resident set stalls now and then (~30 ms;
-        docs/performance.md, "Retained results and the tail"), and the retained results of
-        one throughput scenario are ~1 GB."""
-        self.stop_fleet()
-        self.rcli.flushall()
-
     def stop_fleet(self):
         if self.fleet is not None:
             self.fleet.stop()
@@ -477,7 +474,7 @@ class Bench:
         runs = []
         for _ in range(self.RAW_TRIES):
             out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(self.knot.port),
-                                  "-d", qfile, "-l", str(max(1, int(self.dur / 2))), "-c", "8",
+                                  "-d", qfile, "-l", str(self.raw_dur), "-c", "8",
                                   "-T", "1", "-q", "200"],
                                  capture_output=True, text=True, timeout=600)
             m = re.search(r"Queries per second:\s+([\d.]+)", out.stdout)
@@ -494,7 +491,7 @@ class Bench:
         return max(runs), runs
 
     def wrk_once(self, port, close):
-        argv = ["wrk", "-t1", "-c32", f"-d{max(1, int(self.dur / 2))}s", "--latency"]
+        argv = ["wrk", "-t1", "-c32", f"-d{self.raw_dur}s", "--latency"]
         if close:
             argv += ["-H", "Connection: close"]
         argv.append(f"http://127.0.0.1:{port}/.well-known/acme-challenge/{TOKEN}")
@@ -566,9 +563,7 @@ class Bench:
         retained = 0
         done_total = 0
         for scen in ("caa_direct", "caa_climb3", "http01", "dns01", "mix"):
-            # every scenario starts on an empty Redis (see empty_redis) and a fresh fleet
-            self.empty_redis()
-            self.start_fleet(self.nginx.port)
+            self.start_fleet(self.nginx.port)  # a fresh fleet on an emptied Redis
             used0 = self.rcli.info("memory")["used_memory"]
             c0 = self.cpu_snapshot()
             r0 = self.redis_calls()
@@ -629,7 +624,6 @@ class Bench:
     def overhead(self):
         self.say("", "== orchestration overhead: the same 6 checks direct (one process, check "
                  "engine, slowest of 6) vs. through coordinator -> Redis -> workers -> reducer")
-        self.empty_redis()
         self.start_fleet(self.nginx.port)
         jobs = {}
         for scen, low in (("caa_direct", False), ("http01", False), ("caa_direct", True)):
@@ -667,7 +661,6 @@ class Bench:
         self.say("", f"== memory: {n} validations held in flight by a slow HTTP-01 target "
                  f"(nginx echo_sleep {hold} s)")
         self.nginx.set_slow_delay(hold)
-        self.empty_redis()
         self.start_fleet(self.nginx.slow_port, max_inflight_jobs=n + 100,
                          worker={"http_timeout_ms": (hold + 20) * 1000},
                          coordinator={"deadline_ms": (hold + 30) * 1000,
@@ -785,7 +778,6 @@ class Bench:
         self.nginx.set_slow_delay(rtt)
         base = None
         for per_region in (1, 2, 4):
-            self.empty_redis()
             self.start_fleet(self.nginx.slow_port, per_region=per_region,
                              max_inflight_jobs=cap)
             r = self.run_loadgen(f"scaling/{per_region}w", "http01", conns=self.args.conns)
