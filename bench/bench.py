@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import msgpack  # noqa: E402  (python3-msgpack)
 import redis  # noqa: E402  (python3-redis, installed by deploy/install-deps.sh)
 
+import floor  # noqa: E402  (bench/floor.py)
 import mpiclab  # noqa: E402
 import sealenv  # noqa: E402  (the sealed envelope in Python: the overhead step opens a job)
 from mpiclab import (CODES, Fleet, Knot, Process, RedisServer, acme_dns01_hash,  # noqa: E402
@@ -789,6 +790,58 @@ class Bench:
                      f"(x{r['speedup']:.2f})  p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms")
         self.stop_fleet()
 
+    def floor(self):
+        """The design's floor on this machine: Redis CPU for the minimum commands of one
+        validation, and the cost of a round trip to an idle process (bench/floor.py)."""
+        self.say("", "== floor of the fixed data path on this machine (bounds for any "
+                 "implementation, not mpic's figures)")
+        fleet = self.start_fleet(self.nginx.port)
+        with open(self.body_files["caa_direct"]) as f:
+            r = fleet.post(json.loads(f.readline()))
+        if r.status != 200:
+            raise RuntimeError(f"floor: sample validation failed: {r}")
+        sample = floor.sample_validation(self.rcli, fleet.key_prefix, CODES[0])
+        self.stop_fleet()
+        self.rcli.flushall()
+        rf = floor.RedisFloor(self.rcli, os.path.join(ROOT, "lua"), sample)
+        n = 1000 if self.quick else 4000
+        runs = [rf.measure(batch, n) for batch in (1, 20)]
+        self.rcli.flushall()
+        rtt = {gap: floor.ping_rtt(self.rcli, gap / 1000, 100 if self.quick else 300)
+               for gap in (0, 5, 50)}
+        rec = {"scenario": "floor", "job_len": sample["job_len"],
+               "result_len": sample["result_len"], "redis": runs,
+               "ping_rtt_us": {f"after_{gap}ms": v for gap, v in rtt.items()}}
+        best = min(x["redis_cpu_us_per_validation"] for x in runs)
+        self.say(f"Redis CPU for the design's minimum per validation (admission MULTI/HSET/"
+                 f"PEXPIRE/ZADD/6 XADD/EXEC; 6 job reads, result XADDs and XACKs; results read; "
+                 f"lua/record + lua/finalize; job {sample['job_len']} B, result "
+                 f"{sample['result_len']} B):",
+                 *(f"  {x['batch']:>2} validation(s) per round trip: "
+                   f"{x['redis_cpu_us_per_validation']:.0f} us (lowest of "
+                   f"{', '.join(f'{v:.0f}' for v in x['runs_us'])}), "
+                   f"{x['redis_commands_per_validation']:.1f} commands (counting those inside "
+                   f"scripts)" for x in runs),
+                 f"  -> Redis alone, on a whole core, tops out at {1e6 / best:.0f} validations/s")
+        sat = next((x for x in self.results if x.get("scenario") == "caa_direct/closed"), None)
+        if sat is not None:
+            cpu = sat["cpu_us_per_validation"]
+            budget = os.cpu_count() * 1e6 / 5000
+            peers = cpu["knotd"] + cpu["loadgen"] + cpu["nginx"]
+            left = budget - peers - best
+            rec.update({"budget_us_at_5000": budget, "peers_us": peers, "left_us": left})
+            self.say(f"  5,000 CAA validations/s on {os.cpu_count()} CPUs leave {budget:.0f} us "
+                     f"per validation; knotd and the load generator took {peers:.0f} us in the "
+                     f"throughput step, Redis needs at least {best:.0f} us: {left:.0f} us left "
+                     f"for the coordinator and six checks (mpic's took "
+                     f"{cpu['coordinator'] + cpu['workers']:.0f} us, its Redis "
+                     f"{cpu['redis']:.0f} us)")
+        self.say("Redis PING round trip, sent right after the previous answer / after 5 ms / "
+                 "after 50 ms idle (a wake-up of a halted CPU on both sides):",
+                 "  " + " | ".join(f"{gap} ms: p50 {v['p50']:.0f} p90 {v['p90']:.0f} p99 "
+                                   f"{v['p99']:.0f} us" for gap, v in rtt.items()))
+        self.emit(rec)
+
     def machine(self):
         cpu = "?"
         with open("/proc/cpuinfo") as f:
@@ -817,7 +870,7 @@ class Bench:
             only = set(self.args.only.split(",")) if self.args.only else None
             steps = [("raw", self.raw_limits), ("throughput", self.throughput),
                      ("overhead", self.overhead), ("memory", self.memory),
-                     ("scaling", self.scaling)]
+                     ("scaling", self.scaling), ("floor", self.floor)]
             for name, fn in steps:
                 if only and name not in only:
                     continue
@@ -837,7 +890,7 @@ def main():
     ap.add_argument("--build", required=True, help="build dir with mpic-* and bench/ tools")
     ap.add_argument("--out", required=True, help="directory for results.jsonl and summary.txt")
     ap.add_argument("--quick", action="store_true", help="short runs (about 3 minutes)")
-    ap.add_argument("--only", help="comma list of: raw,throughput,overhead,memory,scaling")
+    ap.add_argument("--only", help="comma list of: raw,throughput,overhead,memory,scaling,floor")
     ap.add_argument("--conns", type=int, default=64, help="closed-loop connections")
     ap.add_argument("--profile", action="store_true",
                     help="perf record coordinator, workers and redis during the CAA run")
