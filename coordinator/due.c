@@ -27,6 +27,7 @@
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
 #define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
 #define DUE_EARLY_MS 20 /* a deadline timer firing this early still judges finally */
+#define DUE_GIVE_BACK_RETRY_MS 250 /* resend a claim's give-back while Redis is unreachable */
 
 /* What lua/finalize answered, when publication was pipelined behind it. */
 enum due_fin {
@@ -77,13 +78,26 @@ struct due_timer {
     struct due_timer *prev, *next; /* armed grace timers, freed at shutdown */
 };
 
+/* States of a claimed overdue entry (its ZREM removed it from the due set). */
+enum due_claim_state {
+    DUE_CLAIM_CLAIMING = 0,  /* ZREM sent */
+    DUE_CLAIM_PROCESSING = 1, /* ours: due_process runs */
+    DUE_CLAIM_GIVING_BACK = 2, /* processing failed or the ZREM's answer was lost: ZADD NX
+                                  until Redis answers, or nobody would ever finish it */
+};
+
 struct due_claim {
     struct coord *co;
     char rid[48];
+    enum due_claim_state state;
+    struct event retry; /* DUE_CLAIM_GIVING_BACK: resend timer */
+    int failures;       /* give-backs that failed (logged once) */
+    struct due_claim *prev, *next; /* in due_givebacks while giving back */
 };
 
 static struct event *due_sweep_event;
 static struct due_timer *due_timers; /* armed straggler-grace timers */
+static struct due_claim *due_givebacks; /* claims being given back, freed at shutdown */
 static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_timer_unlink(struct due_timer *t)
@@ -622,17 +636,78 @@ void due_arm(struct coord *co, const char *rid, int64_t at_ms)
     due_schedule_publish(co, rid, at_ms);
 }
 
+static void due_give_back(struct due_claim *t);
+
+static void due_claim_free(struct due_claim *t)
+{
+    if (t->state == DUE_CLAIM_GIVING_BACK) {
+        evtimer_del(&t->retry);
+        if (t->prev) t->prev->next = t->next;
+        else due_givebacks = t->next;
+        if (t->next) t->next->prev = t->prev;
+    }
+    free(t);
+}
+
+/* called by libevent when a give-back is due to be resent */
+static void due_give_back_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    due_give_back(arg);
+}
+
+/* called by redis_client with the reply of a give-back ZADD NX */
+static void due_give_back_cb(void *arg, redisReply *reply, const char *errstr)
+{
+    struct due_claim *t = arg;
+    struct timeval tv = {0, DUE_GIVE_BACK_RETRY_MS * 1000};
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (t->failures++ == 0)
+            log_warn("request %s: giving its due entry back failed (%s); retrying every %d ms",
+                     t->rid, reply ? reply->str : errstr, DUE_GIVE_BACK_RETRY_MS);
+        evtimer_add(&t->retry, &tv);
+        return;
+    }
+    log_info("request %s: due entry given back for another try", t->rid);
+    due_claim_free(t);
+}
+
+/*
+ * Puts a claimed entry back into the due set (ZADD NX: an entry someone re-added meanwhile
+ * keeps its time), retrying until Redis answers: after a failed processing nothing else would
+ * ever decide the request or write its audit record.
+ */
+static void due_give_back(struct due_claim *t)
+{
+    struct timeval tv = {0, DUE_GIVE_BACK_RETRY_MS * 1000};
+    char now[24];
+    if (t->state != DUE_CLAIM_GIVING_BACK) {
+        t->state = DUE_CLAIM_GIVING_BACK;
+        evtimer_assign(&t->retry, t->co->base, due_give_back_timer_cb, t);
+        t->prev = NULL;
+        t->next = due_givebacks;
+        if (due_givebacks) due_givebacks->prev = t;
+        due_givebacks = t;
+    }
+    if (!redis_client_is_ready(t->co->cmd)) {
+        evtimer_add(&t->retry, &tv);
+        return;
+    }
+    snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+    redis_client_command(t->co->cmd, due_give_back_cb, t, 0, "ZADD %s NX %s %s",
+                         t->co->due_key, now, t->rid);
+}
+
 /* called by due_process when a claimed entry was handled: on failure, give the claim back */
 static void due_claimed_done_cb(void *arg, bool ok)
 {
     struct due_claim *t = arg;
-    char now[24];
     if (!ok) {
-        snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-        redis_client_command(t->co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
-                             t->co->due_key, now, t->rid);
+        due_give_back(t);
+        return;
     }
-    free(t);
+    due_claim_free(t);
 }
 
 /* called by redis_client with the ZREM claim of one overdue entry */
@@ -641,10 +716,17 @@ static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
     struct due_claim *t = arg;
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         log_info("request %s: taken over from its coordinator (overdue)", t->rid);
+        t->state = DUE_CLAIM_PROCESSING;
         due_process(t->co, t->rid, true, due_claimed_done_cb, t);
         return;
     }
-    free(t);
+    if (reply == NULL) { /* the connection failed: the ZREM may have removed it all the same */
+        log_warn("request %s: claiming its due entry got no answer (%s); giving it back",
+                 t->rid, errstr);
+        due_give_back(t);
+        return;
+    }
+    due_claim_free(t); /* claimed by another coordinator, gone, or refused with an error */
 }
 
 /* called by redis_client with the overdue entries of the due set */
@@ -658,6 +740,7 @@ static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
         if (e->type != REDIS_REPLY_STRING || e->len >= sizeof(t->rid)) continue;
         t = util_xcalloc(1, sizeof(*t));
         t->co = co;
+        t->state = DUE_CLAIM_CLAIMING;
         util_strlcpy(t->rid, e->str, sizeof(t->rid));
         redis_client_command(co->cmd, due_claim_cb, t, 0, "ZREM %s %s", co->due_key, t->rid);
     }
@@ -699,4 +782,9 @@ void due_shutdown(struct coord *co)
     }
     pending_table_free(due_timer_index);
     due_timer_index = NULL;
+    while (due_givebacks != NULL) {
+        log_warn("request %s: stopping with its due entry not given back (Redis unreachable); "
+                 "no coordinator will finish it", due_givebacks->rid);
+        due_claim_free(due_givebacks);
+    }
 }

@@ -2,10 +2,12 @@
 Pipeline robustness found in review: the coordinator recovers when creating its consumer
 groups fails with an error reply, the reducer recreates its group when the results stream
 vanished (eviction, FLUSHDB), a connection lost in the middle of the admission pipeline never
-leaves a request record without a TTL, and a coordinator stopped while Redis commands are
+leaves a request record without a TTL, an overdue request whose processing failed right after
+its claim is given back to the due set, and a coordinator stopped while Redis commands are
 outstanding exits cleanly (run against the ASan build to see use-after-free). A small TCP proxy
 between a coordinator and Redis cuts or stalls one connection at a chosen command.
 """
+import hashlib
 import json
 import os
 import select
@@ -207,6 +209,51 @@ def test_admission_cut_mid_pipeline_leaves_no_immortal_record(workdir, fleet, rd
     finally:
         assert p.stop() == 0
         proxy.stop()
+    assert sanitizer_report(p.log_path) == []
+
+
+def test_overdue_claim_lost_to_redis_is_given_back(workdir, fleet, rds):
+    """A sweeper claimed an overdue request (its ZREM removed the due entry) and then lost the
+    Redis connection while reading the tally (found by integration/test_load_faults when Redis
+    was killed at that moment): the give-back ZADD must wait for the connection instead of
+    being dropped, or nothing ever decides the request or writes its audit record."""
+    prefix = "rd" + "%06x" % (int(time.time() * 1000) % 16**6)
+    cfg_path = os.path.join(workdir, f"{prefix}.json")
+    cfg = json.loads(json.dumps(fleet.config))
+    cfg["key_prefix"] = prefix  # no worker reads these job streams: the deadline decides
+    cfg["coordinator"]["deadline_ms"] = 500
+    cfg.setdefault("streams", {})["result_visibility_timeout_ms"] = 200
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    holder = start_coordinator(workdir, cfg_path, f"{prefix}-holder", fleet.redis.address)
+    try:
+        holder.wait_for_http("127.0.0.1", holder.port, "/healthz", 200, 10.0)
+        resp = mpiclab.http_request("127.0.0.1", holder.port, "POST", "/mpic",
+                                    caa_body("permit.mpic.test"), timeout=15,
+                                    headers={"Prefer": "respond-async"})
+        assert resp.status == 202, resp
+        rid = resp.json["request_id"]
+    finally:
+        holder.kill()  # dies holding it: its deadline timer goes with it
+    req_key = f"{prefix}:{{{rid}}}:req"
+    assert rds.zscore(f"{prefix}:due", rid) is not None
+    with open(os.path.join(mpiclab.HERE, "..", "..", "lua", "tally.lua"), "rb") as f:
+        tally_sha = hashlib.sha1(f.read()).hexdigest().encode()
+    proxy = RedisProxy(fleet.redis.port, cut_at=tally_sha).start()
+    p = start_coordinator(workdir, cfg_path, f"{prefix}-sweeper", proxy.address)
+    try:
+        mpiclab.wait_until(lambda: proxy.cut_done.is_set(), 15.0, "the sweeper's tally read")
+        mpiclab.wait_until(lambda: rds.hget(req_key, "state") == b"replied" and
+                           rds.zscore(f"{prefix}:due", rid) is None, 15.0,
+                           "the given-back request to be decided")
+        records = [json.loads(f[b"a"]) for _, f in rds.xrange(f"{prefix}:audit")]
+        assert [r["verdict"] for r in records if r["request_id"] == rid] == ["invalid"]
+    finally:
+        assert p.stop() == 0
+        proxy.stop()
+    with open(p.log_path) as f:
+        log = f.read()
+    assert "due entry given back" in log, log[-2000:]
     assert sanitizer_report(p.log_path) == []
 
 
