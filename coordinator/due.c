@@ -27,7 +27,7 @@
 #define DUE_MAX_TRIES 8       /* finalize retries when results keep arriving */
 #define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
 #define DUE_EARLY_MS 20 /* a deadline timer firing this early still judges finally */
-#define DUE_GIVE_BACK_RETRY_MS 250 /* resend a claim's give-back while Redis is unreachable */
+#define DUE_PUT_RETRY_MS 250 /* resend a due entry's ZADD while Redis is unreachable */
 
 /* What lua/finalize answered, when publication was pipelined behind it. */
 enum due_fin {
@@ -80,24 +80,37 @@ struct due_timer {
 
 /* States of a claimed overdue entry (its ZREM removed it from the due set). */
 enum due_claim_state {
-    DUE_CLAIM_CLAIMING = 0,  /* ZREM sent */
+    DUE_CLAIM_CLAIMING = 0,   /* ZREM sent */
     DUE_CLAIM_PROCESSING = 1, /* ours: due_process runs */
-    DUE_CLAIM_GIVING_BACK = 2, /* processing failed or the ZREM's answer was lost: ZADD NX
-                                  until Redis answers, or nobody would ever finish it */
 };
 
 struct due_claim {
     struct coord *co;
     char rid[48];
     enum due_claim_state state;
-    struct event retry; /* DUE_CLAIM_GIVING_BACK: resend timer */
-    int failures;       /* give-backs that failed (logged once) */
-    struct due_claim *prev, *next; /* in due_givebacks while giving back */
+};
+
+/*
+ * A due entry that must reach Redis: after a claim removed it, the entry is the only thing
+ * that brings the request back to a sweeper, so its ZADD is resent until Redis answers.
+ */
+struct due_put {
+    struct coord *co;
+    char rid[48];
+    char score[24];
+    const char *flag;   /* "NX" (keep an entry re-added meanwhile) or "" (set the time) */
+    const char *why;    /* for the log */
+    struct event retry; /* resend timer */
+    int failures;       /* ZADDs that failed (logged once) */
+    bool sending;       /* a ZADD is outstanding: its reply callback owns the memory */
+    bool orphaned;      /* due_shutdown ran: the reply callback only frees it */
+    struct due_put *prev, *next; /* in due_puts until due_shutdown */
 };
 
 static struct event *due_sweep_event;
 static struct due_timer *due_timers; /* armed straggler-grace timers */
-static struct due_claim *due_givebacks; /* claims being given back, freed at shutdown */
+static struct due_put *due_puts; /* due entries waiting for Redis, freed at shutdown */
+static bool due_stopped;         /* due_shutdown ran: no new due entries */
 static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_timer_unlink(struct due_timer *t)
@@ -133,6 +146,8 @@ static void due_fetch_tally(struct due_op *op);
 static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
                              bool have_view);
 static void due_cancel_timers(const char *rid);
+static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *flag,
+                    const char *why);
 
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
@@ -152,7 +167,6 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_op *op = arg;
     struct coord *co = op->co;
-    char at[24];
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (op->fin != DUE_FIN_CHANGED && op->fin != DUE_FIN_FAILED)
@@ -161,9 +175,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         /* published, its follow-up work unfinished and not yet overdue: keep a due entry so
          * that a sweeper takes it over then (a claim removed ours) */
-        snprintf(at, sizeof(at), "%lld", reply->integer);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
-                             co->due_key, at, op->rid);
+        due_put(co, op->rid, reply->integer, "NX", "unfinished follow-up work");
         op->pub = DUE_PUB_DEFERRED;
     } else if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(op->holder)) {
         op->pub = DUE_PUB_LOST; /* already published by someone else */
@@ -515,13 +527,10 @@ static void due_retry_cb(void *arg, redisReply *reply, const char *errstr)
                reply->element[1]->type == REDIS_REPLY_INTEGER &&
                reply->element[2]->type == REDIS_REPLY_INTEGER) {
         int64_t at = reply->element[2]->integer;
-        char score[24];
         log_info("request %s: attempt %lld %s; retrying with a new cohort at %lld", op->rid,
                  (long long)reply->element[1]->integer,
                  op->verdict == QUORUM_INVALID ? "failed" : "was anomalous", (long long)at);
-        snprintf(score, sizeof(score), "%lld", (long long)at);
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s %s %s",
-                             co->due_key, score, op->rid);
+        due_put(co, op->rid, at, "", "next attempt");
         due_schedule_publish(co, op->rid, at);
         audit_record_attempt(co, op->rid, (int)reply->element[1]->integer);
         due_op_done(op, true);
@@ -636,78 +645,93 @@ void due_arm(struct coord *co, const char *rid, int64_t at_ms)
     due_schedule_publish(co, rid, at_ms);
 }
 
-static void due_give_back(struct due_claim *t);
+static void due_put_send(struct due_put *u);
 
-static void due_claim_free(struct due_claim *t)
+static void due_put_unlink(struct due_put *u)
 {
-    if (t->state == DUE_CLAIM_GIVING_BACK) {
-        evtimer_del(&t->retry);
-        if (t->prev) t->prev->next = t->next;
-        else due_givebacks = t->next;
-        if (t->next) t->next->prev = t->prev;
-    }
-    free(t);
+    evtimer_del(&u->retry);
+    if (u->prev) u->prev->next = u->next;
+    else due_puts = u->next;
+    if (u->next) u->next->prev = u->prev;
 }
 
-/* called by libevent when a give-back is due to be resent */
-static void due_give_back_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* called by libevent when a due entry's ZADD is to be resent */
+static void due_put_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    due_give_back(arg);
+    due_put_send(arg);
 }
 
-/* called by redis_client with the reply of a give-back ZADD NX */
-static void due_give_back_cb(void *arg, redisReply *reply, const char *errstr)
+/* called by redis_client with the reply of a due entry's ZADD */
+static void due_put_cb(void *arg, redisReply *reply, const char *errstr)
 {
-    struct due_claim *t = arg;
-    struct timeval tv = {0, DUE_GIVE_BACK_RETRY_MS * 1000};
+    struct due_put *u = arg;
+    struct timeval tv = {0, DUE_PUT_RETRY_MS * 1000};
+    u->sending = false;
+    if (u->orphaned) { /* the coordinator is stopping (due_shutdown logged it) */
+        free(u);
+        return;
+    }
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (t->failures++ == 0)
-            log_warn("request %s: giving its due entry back failed (%s); retrying every %d ms",
-                     t->rid, reply ? reply->str : errstr, DUE_GIVE_BACK_RETRY_MS);
-        evtimer_add(&t->retry, &tv);
+        if (u->failures++ == 0)
+            log_warn("request %s: storing its due entry (%s) failed (%s); retrying every %d ms",
+                     u->rid, u->why, reply ? reply->str : errstr, DUE_PUT_RETRY_MS);
+        evtimer_add(&u->retry, &tv);
         return;
     }
-    log_info("request %s: due entry given back for another try", t->rid);
-    due_claim_free(t);
+    if (u->failures > 0) log_info("request %s: due entry (%s) stored", u->rid, u->why);
+    due_put_unlink(u);
+    free(u);
 }
 
-/*
- * Puts a claimed entry back into the due set (ZADD NX: an entry someone re-added meanwhile
- * keeps its time), retrying until Redis answers: after a failed processing nothing else would
- * ever decide the request or write its audit record.
- */
-static void due_give_back(struct due_claim *t)
+static void due_put_send(struct due_put *u)
 {
-    struct timeval tv = {0, DUE_GIVE_BACK_RETRY_MS * 1000};
-    char now[24];
-    if (t->state != DUE_CLAIM_GIVING_BACK) {
-        t->state = DUE_CLAIM_GIVING_BACK;
-        evtimer_assign(&t->retry, t->co->base, due_give_back_timer_cb, t);
-        t->prev = NULL;
-        t->next = due_givebacks;
-        if (due_givebacks) due_givebacks->prev = t;
-        due_givebacks = t;
-    }
-    if (!redis_client_is_ready(t->co->cmd)) {
-        evtimer_add(&t->retry, &tv);
+    struct timeval tv = {0, DUE_PUT_RETRY_MS * 1000};
+    if (!redis_client_is_ready(u->co->cmd)) {
+        evtimer_add(&u->retry, &tv);
         return;
     }
-    snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-    redis_client_command(t->co->cmd, due_give_back_cb, t, 0, "ZADD %s NX %s %s",
-                         t->co->due_key, now, t->rid);
+    u->sending = true;
+    if (u->flag[0] != '\0')
+        redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s %s", u->co->due_key,
+                             u->flag, u->score, u->rid);
+    else
+        redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s", u->co->due_key,
+                             u->score, u->rid);
+}
+
+/* Stores rid's due entry at at_ms (ZADD with flag), resending until Redis answers. */
+static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *flag,
+                    const char *why)
+{
+    struct due_put *u;
+    if (due_stopped) {
+        log_warn("request %s: stopping; its due entry (%s) is not stored", rid, why);
+        return;
+    }
+    u = util_xcalloc(1, sizeof(*u));
+    u->co = co;
+    util_strlcpy(u->rid, rid, sizeof(u->rid));
+    snprintf(u->score, sizeof(u->score), "%lld", (long long)at_ms);
+    u->flag = flag;
+    u->why = why;
+    evtimer_assign(&u->retry, co->base, due_put_timer_cb, u);
+    u->next = due_puts;
+    if (due_puts) due_puts->prev = u;
+    due_puts = u;
+    due_put_send(u);
 }
 
 /* called by due_process when a claimed entry was handled: on failure, give the claim back */
 static void due_claimed_done_cb(void *arg, bool ok)
 {
     struct due_claim *t = arg;
-    if (!ok) {
-        due_give_back(t);
-        return;
+    if (!ok) { /* nothing else would ever decide it or write its audit record */
+        log_info("request %s: takeover failed; giving its due entry back", t->rid);
+        due_put(t->co, t->rid, clock_now_ms(), "NX", "given back after a failed takeover");
     }
-    due_claim_free(t);
+    free(t);
 }
 
 /* called by redis_client with the ZREM claim of one overdue entry */
@@ -723,10 +747,9 @@ static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
     if (reply == NULL) { /* the connection failed: the ZREM may have removed it all the same */
         log_warn("request %s: claiming its due entry got no answer (%s); giving it back",
                  t->rid, errstr);
-        due_give_back(t);
-        return;
+        due_put(t->co, t->rid, clock_now_ms(), "NX", "given back after a lost claim");
     }
-    due_claim_free(t); /* claimed by another coordinator, gone, or refused with an error */
+    free(t); /* otherwise claimed by another coordinator, gone, or refused with an error */
 }
 
 /* called by redis_client with the overdue entries of the due set */
@@ -764,6 +787,7 @@ static void due_sweep_timer_cb(evutil_socket_t fd, short what, void *arg)
 void due_start_sweeper(struct coord *co)
 {
     struct timeval tv = {0, DUE_SWEEP_MS * 1000};
+    due_stopped = false;
     due_sweep_event = event_new(co->base, -1, EV_PERSIST, due_sweep_timer_cb, co);
     event_add(due_sweep_event, &tv);
 }
@@ -782,9 +806,13 @@ void due_shutdown(struct coord *co)
     }
     pending_table_free(due_timer_index);
     due_timer_index = NULL;
-    while (due_givebacks != NULL) {
-        log_warn("request %s: stopping with its due entry not given back (Redis unreachable); "
-                 "no coordinator will finish it", due_givebacks->rid);
-        due_claim_free(due_givebacks);
+    due_stopped = true;
+    while (due_puts != NULL) {
+        struct due_put *u = due_puts;
+        log_warn("request %s: stopping with its due entry (%s) not confirmed stored", u->rid,
+                 u->why);
+        due_put_unlink(u);
+        if (u->sending) u->orphaned = true; /* freed by its reply callback */
+        else free(u);
     }
 }

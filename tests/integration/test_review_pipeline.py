@@ -253,7 +253,7 @@ def test_overdue_claim_lost_to_redis_is_given_back(workdir, fleet, rds):
         proxy.stop()
     with open(p.log_path) as f:
         log = f.read()
-    assert "due entry given back" in log, log[-2000:]
+    assert "takeover failed; giving its due entry back" in log, log[-2000:]
     assert sanitizer_report(p.log_path) == []
 
 
