@@ -19,7 +19,7 @@ struct lua_script_src {
 extern const struct lua_script_src lua_scripts_table[];
 
 static const char *const script_names[SCRIPT_COUNT] = {"record", "tally", "finalize", "publish",
-                                                         "retry", "advance"};
+                                                         "retry", "advance", "lease"};
 static const char *script_text[SCRIPT_COUNT];
 static char script_sha[SCRIPT_COUNT][41];
 

@@ -17,7 +17,8 @@ enum script_id {
     SCRIPT_PUBLISH = 3,  /* lua/publish.lua */
     SCRIPT_RETRY = 4,    /* lua/retry.lua */
     SCRIPT_ADVANCE = 5,  /* lua/advance.lua */
-    SCRIPT_COUNT = 6,
+    SCRIPT_LEASE = 6,    /* lua/lease.lua */
+    SCRIPT_COUNT = 7,
 };
 
 /** Loads the embedded sources and computes their SHA1s; returns -1 if one is missing. */

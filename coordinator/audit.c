@@ -267,9 +267,9 @@ static void audit_published_written(struct audit_write_op *op, bool ok, const ch
         keys_req(key, sizeof(key), co->cfg->key_prefix, op->rid);
         redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 4, hset, NULL);
         redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 3, zrem, NULL);
-    } else {
+    } else { /* a plain ZADD also moves an entry on lease, which its release then keeps */
         snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s NX %s %s",
+        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s %s %s",
                              co->due_key, now, op->rid);
     }
 }

@@ -28,6 +28,7 @@
 #define DUE_POST_TAKEOVER_RTTS 3 /* follow-up work unfinished after 3 command timeouts */
 #define DUE_EARLY_MS 20 /* a deadline timer firing this early still judges finally */
 #define DUE_PUT_RETRY_MS 250 /* resend a due entry's ZADD while Redis is unreachable */
+#define DUE_LEASE_MS 10000   /* a claimed entry comes back to the sweepers after this */
 
 /* What lua/finalize answered, when publication was pipelined behind it. */
 enum due_fin {
@@ -78,9 +79,9 @@ struct due_timer {
     struct due_timer *prev, *next; /* armed grace timers, freed at shutdown */
 };
 
-/* States of a claimed overdue entry (its ZREM removed it from the due set). */
+/* States of a claimed overdue entry (lua/lease moved its time to the end of the lease). */
 enum due_claim_state {
-    DUE_CLAIM_CLAIMING = 0,   /* ZREM sent */
+    DUE_CLAIM_CLAIMING = 0,   /* lua/lease claim sent */
     DUE_CLAIM_PROCESSING = 1, /* ours: due_process runs */
 };
 
@@ -88,17 +89,18 @@ struct due_claim {
     struct coord *co;
     char rid[48];
     enum due_claim_state state;
+    char lease_end[24]; /* the entry's time while we hold it (epoch ms) */
 };
 
 /*
- * A due entry that must reach Redis: after a claim removed it, the entry is the only thing
- * that brings the request back to a sweeper, so its ZADD is resent until Redis answers.
+ * A due entry that must reach Redis: it is what brings the request back to a sweeper after
+ * a takeover (the next attempt's time, unfinished follow-up work), so its ZADD is resent
+ * until Redis answers.
  */
 struct due_put {
     struct coord *co;
     char rid[48];
     char score[24];
-    const char *flag;   /* "NX" (keep an entry re-added meanwhile) or "" (set the time) */
     const char *why;    /* for the log */
     struct event retry; /* resend timer */
     int failures;       /* ZADDs that failed (logged once) */
@@ -146,8 +148,7 @@ static void due_fetch_tally(struct due_op *op);
 static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
                              bool have_view);
 static void due_cancel_timers(const char *rid);
-static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *flag,
-                    const char *why);
+static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *why);
 
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
@@ -173,9 +174,9 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
             log_warn("request %s: publish failed: %s", op->rid, reply ? reply->str : errstr);
         op->pub = DUE_PUB_FAILED;
     } else if (reply->type == REDIS_REPLY_INTEGER) {
-        /* published, its follow-up work unfinished and not yet overdue: keep a due entry so
-         * that a sweeper takes it over then (a claim removed ours) */
-        due_put(co, op->rid, reply->integer, "NX", "unfinished follow-up work");
+        /* published, its follow-up work unfinished and not yet overdue: move the due entry
+         * to then, so that a sweeper takes it over (a lease's release leaves it there) */
+        due_put(co, op->rid, reply->integer, "unfinished follow-up work");
         op->pub = DUE_PUB_DEFERRED;
     } else if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(op->holder)) {
         op->pub = DUE_PUB_LOST; /* already published by someone else */
@@ -530,7 +531,7 @@ static void due_retry_cb(void *arg, redisReply *reply, const char *errstr)
         log_info("request %s: attempt %lld %s; retrying with a new cohort at %lld", op->rid,
                  (long long)reply->element[1]->integer,
                  op->verdict == QUORUM_INVALID ? "failed" : "was anomalous", (long long)at);
-        due_put(co, op->rid, at, "", "next attempt");
+        due_put(co, op->rid, at, "next attempt");
         due_schedule_publish(co, op->rid, at);
         audit_record_attempt(co, op->rid, (int)reply->element[1]->integer);
         due_op_done(op, true);
@@ -693,17 +694,15 @@ static void due_put_send(struct due_put *u)
         return;
     }
     u->sending = true;
-    if (u->flag[0] != '\0')
-        redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s %s", u->co->due_key,
-                             u->flag, u->score, u->rid);
-    else
-        redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s", u->co->due_key,
-                             u->score, u->rid);
+    redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s", u->co->due_key,
+                         u->score, u->rid);
 }
 
-/* Stores rid's due entry at at_ms (ZADD with flag), resending until Redis answers. */
-static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *flag,
-                    const char *why)
+/*
+ * Sets rid's due entry to at_ms, resending the ZADD until Redis answers. A plain ZADD: it also
+ * moves an entry a sweeper holds on lease, so that the lease's release leaves it in place.
+ */
+static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *why)
 {
     struct due_put *u;
     if (due_stopped) {
@@ -714,7 +713,6 @@ static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char
     u->co = co;
     util_strlcpy(u->rid, rid, sizeof(u->rid));
     snprintf(u->score, sizeof(u->score), "%lld", (long long)at_ms);
-    u->flag = flag;
     u->why = why;
     evtimer_assign(&u->retry, co->base, due_put_timer_cb, u);
     u->next = due_puts;
@@ -723,18 +721,33 @@ static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char
     due_put_send(u);
 }
 
-/* called by due_process when a claimed entry was handled: on failure, give the claim back */
+/* lua/lease with one mode; args: "claim" rid overdue-before lease-end | "release" rid end */
+static void due_lease(struct coord *co, int nargs, const char *const *argv,
+                      redis_client_reply_cb cb, void *arg)
+{
+    const char *args[5];
+    size_t lens[5];
+    args[0] = co->due_key;
+    for (int i = 0; i < nargs; i++) args[1 + i] = argv[i];
+    for (int i = 0; i <= nargs; i++) lens[i] = strlen(args[i]);
+    scripts_eval(co->cmd, SCRIPT_LEASE, 1, 1 + nargs, args, lens, cb, arg);
+}
+
+/* called by due_process when a claimed entry was handled */
 static void due_claimed_done_cb(void *arg, bool ok)
 {
     struct due_claim *t = arg;
-    if (!ok) { /* nothing else would ever decide it or write its audit record */
-        log_info("request %s: takeover failed; giving its due entry back", t->rid);
-        due_put(t->co, t->rid, clock_now_ms(), "NX", "given back after a failed takeover");
+    if (ok) { /* done: remove the entry unless the work moved it (next attempt, follow-up) */
+        const char *argv[] = {"release", t->rid, t->lease_end};
+        due_lease(t->co, 3, argv, redis_client_ignore_reply, NULL);
+    } else { /* Redis failed mid-way: the lease runs out and a sweeper tries again */
+        log_warn("request %s: takeover failed; a sweeper retries it when its lease ends (%s)",
+                 t->rid, t->lease_end);
     }
     free(t);
 }
 
-/* called by redis_client with the ZREM claim of one overdue entry */
+/* called by redis_client with the lua/lease claim of one overdue entry */
 static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_claim *t = arg;
@@ -744,19 +757,32 @@ static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
         due_process(t->co, t->rid, true, due_claimed_done_cb, t);
         return;
     }
-    if (reply == NULL) { /* the connection failed: the ZREM may have removed it all the same */
-        log_warn("request %s: claiming its due entry got no answer (%s); giving it back",
-                 t->rid, errstr);
-        due_put(t->co, t->rid, clock_now_ms(), "NX", "given back after a lost claim");
-    }
-    free(t); /* otherwise claimed by another coordinator, gone, or refused with an error */
+    /* another sweeper holds it, it was rescheduled or is gone; or the claim failed (when it
+     * took effect all the same, its lease runs out and a sweeper tries again) */
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+        log_warn("request %s: claiming its due entry failed: %s", t->rid,
+                 reply ? reply->str : errstr);
+    free(t);
+}
+
+/*
+ * Entries at or before this time are overdue: left to their owner for DUE_SWEEP_LAG_MS, plus
+ * the result visibility timeout so that results a dead holder had read but not yet recorded
+ * are reclaimed by the reducers before its requests are judged.
+ */
+static int64_t due_overdue_before(const struct coord *co)
+{
+    return clock_now_ms() - DUE_SWEEP_LAG_MS - co->cfg->result_visibility_timeout_ms;
 }
 
 /* called by redis_client with the overdue entries of the due set */
 static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct coord *co = arg;
+    char before[24];
+    (void)errstr;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return;
+    snprintf(before, sizeof(before), "%lld", (long long)due_overdue_before(co));
     for (size_t i = 0; i < reply->elements; i++) {
         const redisReply *e = reply->element[i];
         struct due_claim *t;
@@ -765,7 +791,10 @@ static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
         t->co = co;
         t->state = DUE_CLAIM_CLAIMING;
         util_strlcpy(t->rid, e->str, sizeof(t->rid));
-        redis_client_command(co->cmd, due_claim_cb, t, 0, "ZREM %s %s", co->due_key, t->rid);
+        snprintf(t->lease_end, sizeof(t->lease_end), "%lld",
+                 (long long)(clock_now_ms() + DUE_LEASE_MS));
+        const char *argv[] = {"claim", t->rid, before, t->lease_end};
+        due_lease(co, 4, argv, due_claim_cb, t);
     }
 }
 
@@ -775,11 +804,7 @@ static void due_sweep_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct coord *co = arg;
     char max[24];
     if (!redis_client_is_ready(co->cmd)) return;
-    /* ... plus the result visibility timeout: results a dead holder had read but not yet
-     * recorded are reclaimed by the reducers before its requests are judged */
-    snprintf(max, sizeof(max), "%lld",
-             (long long)(clock_now_ms() - DUE_SWEEP_LAG_MS -
-                         co->cfg->result_visibility_timeout_ms));
+    snprintf(max, sizeof(max), "%lld", (long long)due_overdue_before(co));
     redis_client_command(co->cmd, due_sweep_cb, co, 0, "ZRANGEBYSCORE %s -inf %s LIMIT 0 32",
                          co->due_key, max);
 }

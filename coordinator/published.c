@@ -34,10 +34,11 @@ void published_handle_view(struct coord *co, const char *rid, const struct reqvi
         log_error("request %s: after publishing: reading the request failed: %s", rid,
                   v == NULL ? err : "the record is gone");
         audit_note_failure();
-        if (v == NULL) { /* the follow-up work is taken over by a sweeper (lua/publish) */
+        if (v == NULL) { /* the follow-up work is taken over by a sweeper (lua/publish); a
+                          * plain ZADD also moves an entry on lease, which its release keeps */
             snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
             redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
-                                 "ZADD %s NX %s %s", co->due_key, now, rid);
+                                 "ZADD %s %s %s", co->due_key, now, rid);
         }
         if (local_holder) api_notify_replied(co, rid); /* renders from its own read */
         return;

@@ -2,8 +2,9 @@
 Pipeline robustness found in review: the coordinator recovers when creating its consumer
 groups fails with an error reply, the reducer recreates its group when the results stream
 vanished (eviction, FLUSHDB), a connection lost in the middle of the admission pipeline never
-leaves a request record without a TTL, an overdue request whose processing failed right after
-its claim is given back to the due set, and a coordinator stopped while Redis commands are
+leaves a request record without a TTL, an overdue request whose sweeper lost Redis or died
+right after claiming it is taken over again when the claim's lease ends, and a coordinator
+stopped while Redis commands are
 outstanding exits cleanly (run against the ASan build to see use-after-free). A small TCP proxy
 between a coordinator and Redis cuts or stalls one connection at a chosen command.
 """
@@ -212,11 +213,10 @@ def test_admission_cut_mid_pipeline_leaves_no_immortal_record(workdir, fleet, rd
     assert sanitizer_report(p.log_path) == []
 
 
-def test_overdue_claim_lost_to_redis_is_given_back(workdir, fleet, rds):
-    """A sweeper claimed an overdue request (its ZREM removed the due entry) and then lost the
-    Redis connection while reading the tally (found by integration/test_load_faults when Redis
-    was killed at that moment): the give-back ZADD must wait for the connection instead of
-    being dropped, or nothing ever decides the request or writes its audit record."""
+def overdue_request(workdir, fleet, rds):
+    """A config of its own (key prefix no worker reads, 500 ms deadline) and one async request
+    admitted by a coordinator that is then killed: its due entry is left for a sweeper.
+    Returns (config path, prefix, request id)."""
     prefix = "rd" + "%06x" % (int(time.time() * 1000) % 16**6)
     cfg_path = os.path.join(workdir, f"{prefix}.json")
     cfg = json.loads(json.dumps(fleet.config))
@@ -235,26 +235,70 @@ def test_overdue_claim_lost_to_redis_is_given_back(workdir, fleet, rds):
         rid = resp.json["request_id"]
     finally:
         holder.kill()  # dies holding it: its deadline timer goes with it
-    req_key = f"{prefix}:{{{rid}}}:req"
     assert rds.zscore(f"{prefix}:due", rid) is not None
+    return cfg_path, prefix, rid
+
+
+def tally_sha():
     with open(os.path.join(mpiclab.HERE, "..", "..", "lua", "tally.lua"), "rb") as f:
-        tally_sha = hashlib.sha1(f.read()).hexdigest().encode()
-    proxy = RedisProxy(fleet.redis.port, cut_at=tally_sha).start()
+        return hashlib.sha1(f.read()).hexdigest().encode()
+
+
+def wait_decided_and_audited(rds, prefix, rid, timeout):
+    """The request ends replied, its due entry gone, with exactly one audit record."""
+    mpiclab.wait_until(lambda: rds.hget(f"{prefix}:{{{rid}}}:req", "state") == b"replied" and
+                       rds.zscore(f"{prefix}:due", rid) is None, timeout,
+                       "the overdue request to be decided")
+    mpiclab.wait_until(lambda: rds.hget(f"{prefix}:{{{rid}}}:req", "post_done"), 5.0,
+                       "its follow-up work to be done")
+    records = [json.loads(f[b"a"]) for _, f in rds.xrange(f"{prefix}:audit")]
+    assert [r["verdict"] for r in records if r["request_id"] == rid] == ["invalid"]
+
+
+def test_overdue_claim_lost_to_redis_is_retried_after_its_lease(workdir, fleet, rds):
+    """A sweeper claimed an overdue request and then lost the Redis connection while reading
+    the tally (found by integration/test_load_faults when Redis was killed at that moment).
+    The claim only leases the due entry (lua/lease), so when the lease ends a sweeper takes
+    the request again, decides it and writes its audit record; a claim that removed the entry
+    left it undecided for good."""
+    cfg_path, prefix, rid = overdue_request(workdir, fleet, rds)
+    proxy = RedisProxy(fleet.redis.port, cut_at=tally_sha()).start()
     p = start_coordinator(workdir, cfg_path, f"{prefix}-sweeper", proxy.address)
     try:
         mpiclab.wait_until(lambda: proxy.cut_done.is_set(), 15.0, "the sweeper's tally read")
-        mpiclab.wait_until(lambda: rds.hget(req_key, "state") == b"replied" and
-                           rds.zscore(f"{prefix}:due", rid) is None, 15.0,
-                           "the given-back request to be decided")
-        records = [json.loads(f[b"a"]) for _, f in rds.xrange(f"{prefix}:audit")]
-        assert [r["verdict"] for r in records if r["request_id"] == rid] == ["invalid"]
+        wait_decided_and_audited(rds, prefix, rid, 25.0)  # lease 10 s + lag and visibility
     finally:
         assert p.stop() == 0
         proxy.stop()
     with open(p.log_path) as f:
         log = f.read()
-    assert "takeover failed; giving its due entry back" in log, log[-2000:]
+    assert "takeover failed; a sweeper retries it when its lease ends" in log, log[-2000:]
+    assert log.count(f"request {rid}: taken over from its coordinator") == 2, log[-2000:]
     assert sanitizer_report(p.log_path) == []
+
+
+def test_sweeper_killed_after_its_claim_leaves_the_request_to_another(workdir, fleet, rds):
+    """Two coordinator failures: the request's holder dies, and then the sweeper that claimed
+    it dies before deciding it (here: stuck on its tally read, then SIGKILL). Another
+    sweeper takes it over once the lease ends, decides it and writes its audit record."""
+    cfg_path, prefix, rid = overdue_request(workdir, fleet, rds)
+    proxy = RedisProxy(fleet.redis.port, stall_after=tally_sha()).start()
+    first = start_coordinator(workdir, cfg_path, f"{prefix}-first", proxy.address)
+    try:
+        mpiclab.wait_until(lambda: proxy.stalled.is_set(), 15.0, "the first sweeper's claim")
+        lease = rds.zscore(f"{prefix}:due", rid)
+        assert lease is not None and lease > time.time() * 1000  # on lease, not removed
+    finally:
+        first.kill()
+        proxy.stop()
+    second = start_coordinator(workdir, cfg_path, f"{prefix}-second", fleet.redis.address)
+    try:
+        wait_decided_and_audited(rds, prefix, rid, 25.0)
+    finally:
+        assert second.stop() == 0
+    with open(second.log_path) as f:
+        assert f"request {rid}: taken over from its coordinator" in f.read()
+    assert sanitizer_report(second.log_path) == []
 
 
 def test_shutdown_with_outstanding_commands_is_clean(workdir, fleet, rds):

@@ -1,5 +1,5 @@
 """
-The atomic contracts of the Redis scripts in lua/ (record, tally, finalize, publish), run
+The atomic contracts of the Redis scripts in lua/ (record, tally, finalize, publish, lease), run
 against a real redis-server started on a free loopback port for this file only: store-once
 per perspective, rejection of foreign/stale/unknown/answered requests, TTL propagation, the
 tally reply shape, and compare-and-set transitions that exactly one of many concurrent
@@ -414,3 +414,47 @@ def test_publish_compare_and_set(r, s, scripts_redis):
         assert results.count(None) == 15
         # a replied request records nothing more
         assert s.record(rid, "a", "P", b"x") == [b"closed"]
+
+
+def test_lease_claims_overdue_entries_once_and_releases_only_its_own(r, scripts_redis):
+    """lua/lease: a claim moves an overdue due entry to the lease's end (exactly one of many
+    concurrent sweepers wins; an entry not yet overdue or gone is not claimed); a release
+    removes the entry only while it is still at that lease's end, so an entry the work moved
+    (next attempt, unfinished follow-up work) stays."""
+    src = lua("lease")
+    due = f"{PREFIX}:due"
+    r.zadd(due, {"a": 1000, "b": 5000, "c": 1000})
+
+    def lease(*args, client=r):
+        return client.eval(src, 1, due, *args)
+
+    assert lease("claim", "b", "2000", "12000") == 0  # not overdue
+    assert lease("claim", "zz", "2000", "12000") == 0  # gone
+    assert lease("claim", "a", "2000", "12000") == 1
+    assert r.zscore(due, "a") == 12000
+    assert lease("claim", "a", "2000", "12500") == 0  # held: no longer overdue
+    assert lease("release", "a", "11999") == 0  # another lease's end
+    assert lease("release", "a", "12000") == 1 and r.zscore(due, "a") is None
+    assert lease("release", "a", "12000") == 0  # already gone
+    # the work moved the entry (ZADD of the next attempt's time): the release keeps it
+    assert lease("claim", "c", "2000", "12000") == 1
+    r.zadd(due, {"c": 30000})
+    assert lease("release", "c", "12000") == 0 and r.zscore(due, "c") == 30000
+    # a lease that ran out is claimed again by the next sweeper
+    assert lease("claim", "c", "40000", "52000") == 1 and r.zscore(due, "c") == 52000
+
+    # many sweepers at once: exactly one claim wins
+    r.zadd(due, {"d": 1000})
+    wins = []
+
+    def sweeper(i):
+        c = redis.Redis(host="127.0.0.1", port=scripts_redis)
+        wins.append(lease("claim", "d", "2000", str(20000 + i), client=c))
+        c.close()
+
+    threads = [threading.Thread(target=sweeper, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [0] * 15 + [1]
