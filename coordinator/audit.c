@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "due.h"
 #include "jsonout.h"
 #include "keys.h"
 #include "log.h"
@@ -259,7 +260,7 @@ struct audit_write_op {
 static void audit_published_written(struct audit_write_op *op, bool ok, const char *id)
 {
     struct coord *co = op->co;
-    char key[KEYS_MAX], now[24];
+    char key[KEYS_MAX];
 
     if (ok) {
         const char *hset[] = {"HSET", key, "post_done", id};
@@ -267,10 +268,8 @@ static void audit_published_written(struct audit_write_op *op, bool ok, const ch
         keys_req(key, sizeof(key), co->cfg->key_prefix, op->rid);
         redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 4, hset, NULL);
         redis_client_commandargv(co->cmd, redis_client_ignore_reply, NULL, 0, 3, zrem, NULL);
-    } else { /* a plain ZADD also moves an entry on lease, which its release then keeps */
-        snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-        redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s %s %s",
-                             co->due_key, now, op->rid);
+    } else {
+        due_reschedule(co, op->rid, clock_now_ms(), "audit record not written");
     }
 }
 

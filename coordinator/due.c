@@ -79,24 +79,14 @@ struct due_timer {
     struct due_timer *prev, *next; /* armed grace timers, freed at shutdown */
 };
 
-/* States of a claimed overdue entry (lua/lease moved its time to the end of the lease). */
-enum due_claim_state {
-    DUE_CLAIM_CLAIMING = 0,   /* lua/lease claim sent */
-    DUE_CLAIM_PROCESSING = 1, /* ours: due_process runs */
-};
-
+/* An overdue entry being claimed, then worked on under its lease (lua/lease). */
 struct due_claim {
     struct coord *co;
     char rid[48];
-    enum due_claim_state state;
     char lease_end[24]; /* the entry's time while we hold it (epoch ms) */
 };
 
-/*
- * A due entry that must reach Redis: it is what brings the request back to a sweeper after
- * a takeover (the next attempt's time, unfinished follow-up work), so its ZADD is resent
- * until Redis answers.
- */
+/* A due_reschedule whose ZADD is not answered yet (or waits to be resent). */
 struct due_put {
     struct coord *co;
     char rid[48];
@@ -148,7 +138,6 @@ static void due_fetch_tally(struct due_op *op);
 static void due_publish_step(struct due_op *op, const struct reqview *v, const char *err,
                              bool have_view);
 static void due_cancel_timers(const char *rid);
-static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *why);
 
 /* called by redis_client with the notification XADD reply */
 static void due_notify_cb(void *arg, redisReply *reply, const char *errstr)
@@ -176,7 +165,7 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         /* published, its follow-up work unfinished and not yet overdue: move the due entry
          * to then, so that a sweeper takes it over (a lease's release leaves it there) */
-        due_put(co, op->rid, reply->integer, "unfinished follow-up work");
+        due_reschedule(co, op->rid, reply->integer, "unfinished follow-up work");
         op->pub = DUE_PUB_DEFERRED;
     } else if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(op->holder)) {
         op->pub = DUE_PUB_LOST; /* already published by someone else */
@@ -531,7 +520,7 @@ static void due_retry_cb(void *arg, redisReply *reply, const char *errstr)
         log_info("request %s: attempt %lld %s; retrying with a new cohort at %lld", op->rid,
                  (long long)reply->element[1]->integer,
                  op->verdict == QUORUM_INVALID ? "failed" : "was anomalous", (long long)at);
-        due_put(co, op->rid, at, "next attempt");
+        due_reschedule(co, op->rid, at, "next attempt");
         due_schedule_publish(co, op->rid, at);
         audit_record_attempt(co, op->rid, (int)reply->element[1]->integer);
         due_op_done(op, true);
@@ -698,11 +687,7 @@ static void due_put_send(struct due_put *u)
                          u->score, u->rid);
 }
 
-/*
- * Sets rid's due entry to at_ms, resending the ZADD until Redis answers. A plain ZADD: it also
- * moves an entry a sweeper holds on lease, so that the lease's release leaves it in place.
- */
-static void due_put(struct coord *co, const char *rid, int64_t at_ms, const char *why)
+void due_reschedule(struct coord *co, const char *rid, int64_t at_ms, const char *why)
 {
     struct due_put *u;
     if (due_stopped) {
@@ -753,7 +738,6 @@ static void due_claim_cb(void *arg, redisReply *reply, const char *errstr)
     struct due_claim *t = arg;
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         log_info("request %s: taken over from its coordinator (overdue)", t->rid);
-        t->state = DUE_CLAIM_PROCESSING;
         due_process(t->co, t->rid, true, due_claimed_done_cb, t);
         return;
     }
@@ -780,7 +764,6 @@ static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct coord *co = arg;
     char before[24];
-    (void)errstr;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return;
     snprintf(before, sizeof(before), "%lld", (long long)due_overdue_before(co));
     for (size_t i = 0; i < reply->elements; i++) {
@@ -789,7 +772,6 @@ static void due_sweep_cb(void *arg, redisReply *reply, const char *errstr)
         if (e->type != REDIS_REPLY_STRING || e->len >= sizeof(t->rid)) continue;
         t = util_xcalloc(1, sizeof(*t));
         t->co = co;
-        t->state = DUE_CLAIM_CLAIMING;
         util_strlcpy(t->rid, e->str, sizeof(t->rid));
         snprintf(t->lease_end, sizeof(t->lease_end), "%lld",
                  (long long)(clock_now_ms() + DUE_LEASE_MS));

@@ -46,6 +46,13 @@ void due_process(struct coord *co, const char *rid, bool due_reached, due_done_c
  */
 void due_arm(struct coord *co, const char *rid, int64_t at_ms);
 /**
+ * Sets rid's due-set entry to at_ms (a plain ZADD), resending it every 250 ms until Redis
+ * answers: the entry is what brings rid back to a sweeper (next attempt, unfinished follow-up
+ * work), and it also moves an entry a sweeper holds on lease, so that the lease's release
+ * (lua/lease) leaves it in place. why names it in the log. After due_shutdown: logged only.
+ */
+void due_reschedule(struct coord *co, const char *rid, int64_t at_ms, const char *why);
+/**
  * Starts the sweeper (every 250 ms) that claims entries overdue by more than 1 s plus the
  * result visibility timeout (so a dead holder's unrecorded results are reclaimed first).
  */

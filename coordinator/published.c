@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "cooldown.h"
+#include "due.h"
 #include "log.h"
 #include "record_render.h"
 #include "reqview.h"
@@ -28,18 +29,12 @@ struct published_op {
 void published_handle_view(struct coord *co, const char *rid, const struct reqview *v,
                            const char *err, bool local_holder)
 {
-    char now[24];
-
     if (v == NULL || record_render_state(v->req) == RECORD_MISSING) {
         log_error("request %s: after publishing: reading the request failed: %s", rid,
                   v == NULL ? err : "the record is gone");
         audit_note_failure();
-        if (v == NULL) { /* the follow-up work is taken over by a sweeper (lua/publish); a
-                          * plain ZADD also moves an entry on lease, which its release keeps */
-            snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
-            redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0,
-                                 "ZADD %s %s %s", co->due_key, now, rid);
-        }
+        if (v == NULL) /* the follow-up work is taken over by a sweeper (lua/publish) */
+            due_reschedule(co, rid, clock_now_ms(), "request not read after publishing");
         if (local_holder) api_notify_replied(co, rid); /* renders from its own read */
         return;
     }
