@@ -83,6 +83,11 @@ def caa(flags, tag, value):
     return bytes([flags, len(tag)]) + tag + value
 
 
+def caa_set(*rdatas):
+    """A CAA RRset for fuzz_caa_policy: each RDATA behind a one-byte length."""
+    return b"".join(bytes([len(r)]) + r for r in rdatas)
+
+
 PTR = b"\xc0\x0c"  # compression pointer to the question name
 
 CORPUS = {
@@ -150,6 +155,29 @@ CORPUS = {
         b"",
         b"ca.test; key=",
         b"xn--bcher-kva.example;a=b;c=d",
+    ],
+    # fuzz_caa_policy: options byte (1 S/MIME, 2 wildcard, 4 second issuer, 8 account,
+    # 16 method), then records as <u8 rdlen><CAA RDATA>
+    "fuzz_caa_policy": [
+        b"\x00" + caa_set(caa(0, b"issue", b"ca.test")),
+        b"\x02" + caa_set(caa(0, b"issue", b"ca.test"), caa(0, b"issuewild", b";")),
+        b"\x18" + caa_set(caa(0, b"issue", b"ca.test; accounturi=https://acme.example/acct/1"
+                                          b" validationmethods=dns-01,http-01"),
+                           caa(0, b"issue", b"ca.test; accounturi=https://acme.example/acct/2")),
+        b"\x01" + caa_set(caa(0, b"issuemail", b"Other.Example"), caa(0, b"iodef", b"x")),
+        b"\x04" + caa_set(caa(128, b"tbs", b"unknown"), caa(0, b"issue", b"ca.test")),
+        b"\x00" + caa_set(caa(1, b"Issue", b"ca.test"), caa(0, b"issue", b"ca.test; a=b;c")),
+        b"\x00",
+    ],
+    "fuzz_persist_record": [
+        b"ca.test; accounturi=https://acme.example/acct/1",
+        b"authority.example; accounturi=https://acme.example/acct/1; policy=wildcard;"
+        b" persistUntil=1767225601",
+        b"CA.TEST;accounturi=https://acme.example/acct/1;persistUntil=1",
+        b"ca.test; accounturi=https://acme.example/acct/1;",
+        b"ca.test; accounturi=a; accounturi=b",
+        b"other.example; accounturi=https://acme.example/acct/1",
+        b"ca.test; persistUntil=99999999999999999999; accounturi=x",
     ],
     "fuzz_redis_info": [
         b"# Memory\r\nused_memory:1258832\r\nused_memory_human:1.20M\r\nmaxmemory:0\r\n",
