@@ -6,10 +6,12 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "acceptguard.h"
 #include "jsonout.h"
 #include "log.h"
 #include "util.h"
@@ -17,12 +19,14 @@
 #define HTTPD_BACKLOG 4096
 
 struct evhttp *httpd_new(struct event_base *base, const char *host, int port, size_t max_body,
-                         int timeout_ms)
+                         int timeout_ms, struct acceptguard **guard)
 {
+    char what[80];
     struct evhttp *http = evhttp_new(base);
     struct evhttp_bound_socket *bound;
     struct timeval tv;
 
+    *guard = NULL;
     if (http == NULL) return NULL;
     evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
     evhttp_set_max_headers_size(http, 16 * 1024);
@@ -43,6 +47,13 @@ struct evhttp *httpd_new(struct event_base *base, const char *host, int port, si
     if (listen(evhttp_bound_socket_get_fd(bound), HTTPD_BACKLOG) != 0)
         log_warn("listen backlog %d on %s:%d not applied: %s", HTTPD_BACKLOG, host, port,
                  strerror(errno));
+    snprintf(what, sizeof(what), "listener %s:%d", host, port);
+    *guard = acceptguard_new(base, evhttp_bound_socket_get_listener(bound), what);
+    if (*guard == NULL) {
+        log_error("cannot guard the listener on %s:%d", host, port);
+        evhttp_free(http);
+        return NULL;
+    }
     return http;
 }
 

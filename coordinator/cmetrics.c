@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acceptguard.h"
 #include "buildinfo.h"
 #include "clock.h"
 #include "connguard.h"
@@ -48,6 +49,8 @@ static struct {
         *webhook_queue, *sample_errors;
     struct metrics_family *http_conns, *http_closed; /* connguard.c */
     unsigned long http_timeouts_seen, http_refused_seen;
+    struct metrics_family *accept_pauses; /* acceptguard.c */
+    unsigned long accept_pauses_seen;
 } cm;
 
 static const char *const L_CT[] = {"check_type", NULL};
@@ -97,6 +100,11 @@ static void cmetrics_collect(void *arg)
         metrics_add(cm.http_closed, cap, (double)(r - cm.http_refused_seen));
         cm.http_timeouts_seen = t;
         cm.http_refused_seen = r;
+    }
+    if (co->accept_guard != NULL) {
+        unsigned long p = acceptguard_pauses(co->accept_guard);
+        metrics_add(cm.accept_pauses, NULL, (double)(p - cm.accept_pauses_seen));
+        cm.accept_pauses_seen = p;
     }
     for (int i = 0; i < co->cfg->nperspectives; i++) {
         const char *v[] = {co->cfg->perspectives[i].code};
@@ -321,6 +329,10 @@ void cmetrics_init(struct coord *co)
                          "Connections the listener closed: read_timeout (no complete request "
                          "within coordinator.request_read_timeout_ms), max_connections.",
                          L_REASON, NULL, 0);
+    cm.accept_pauses = fam(METRICS_COUNTER, "mpic_http_accept_pauses_total",
+                           "Times the listener stopped accepting for 100 ms because accept() "
+                           "failed (out of file descriptors or kernel memory).",
+                           NULL, NULL, 0);
     cm.inflight = fam(METRICS_GAUGE, "mpic_inflight_requests",
                       "HTTP requests this coordinator holds while waiting for a verdict.", NULL,
                       NULL, 0);
@@ -353,6 +365,7 @@ void cmetrics_init(struct coord *co)
     }
     metrics_touch(cm.reclaimed, NULL);
     metrics_touch(cm.inflight, NULL);
+    metrics_touch(cm.accept_pauses, NULL);
     metrics_touch(cm.sample_errors, NULL);
     metrics_touch(cm.webhook_queue, NULL);
     {

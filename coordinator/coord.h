@@ -16,6 +16,7 @@
 
 struct pending_table;
 struct tallycache;
+struct acceptguard;
 struct connguard;
 
 struct coord {
@@ -30,6 +31,7 @@ struct coord {
     struct pending_table *pending; /* HTTP requests this process holds, by request id */
     struct tallycache *tallies;    /* the reducer's hint: last tally per open attempt */
     struct connguard *http_guard;  /* listener guard: read deadline, TLS (NULL in tests) */
+    struct acceptguard *accept_guard; /* pauses accepting when accept() fails (NULL in tests) */
     char results_key[KEYS_MAX];
     char due_key[KEYS_MAX];
     char replies_key[KEYS_MAX];

@@ -5,6 +5,7 @@
  * SIGTERM/SIGINT drains held requests (bounded by their deadlines) before exiting 0.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptguard.h"
 #include "alerts.h"
 #include "api.h"
 #include "audit_export.h"
@@ -24,6 +26,7 @@
 #include "sealmsg.h"
 #include "coord.h"
 #include "due.h"
+#include "fdlimit.h"
 #include "httpd.h"
 #include "log.h"
 #include "pending.h"
@@ -176,6 +179,29 @@ static struct redis_client *coordinator_redis(struct coordinator *c, const char 
     return redis_client_new(c->co.base, &o);
 }
 
+/*
+ * Raises the open-file limit and keeps coordinator.max_connections within it: past the limit,
+ * accept() would fail (EMFILE) with connections still queued, instead of the guard closing
+ * the surplus ones cleanly.
+ */
+static void coordinator_fit_fd_limit(struct config *cfg)
+{
+    long nofile = fdlimit_raise();
+
+    if (nofile < 0) {
+        log_warn("cannot read the open-file limit: %s", strerror(errno));
+        return;
+    }
+    if (cfg->max_connections > fdlimit_usable(nofile)) {
+        log_warn("coordinator.max_connections %d exceeds what the open-file limit %ld leaves "
+                 "(%d reserved): using %ld; raise the hard limit (systemd LimitNOFILE=, "
+                 "ulimit -Hn) to allow more",
+                 cfg->max_connections, nofile, FDLIMIT_RESERVE, fdlimit_usable(nofile));
+        cfg->max_connections = (int)fdlimit_usable(nofile);
+    }
+    log_info("open-file limit %ld, max_connections %d", nofile, cfg->max_connections);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -276,6 +302,7 @@ int main(int argc, char **argv)
     }
     if (scripts_init() != 0) return 1;
     signal(SIGPIPE, SIG_IGN);
+    coordinator_fit_fd_limit(&c.cfg);
 
     util_random_bytes(rnd, sizeof(rnd));
     util_hex_encode(rnd, sizeof(rnd), hex);
@@ -298,7 +325,7 @@ int main(int argc, char **argv)
     redis_client_set_state_cb(c.co.pblock, coordinator_pblock_state_cb, &c);
 
     http = httpd_new(c.co.base, c.cfg.listen.host, c.cfg.listen.port, COORD_MAX_BODY,
-                     c.cfg.http_timeout_ms);
+                     c.cfg.http_timeout_ms, &c.co.accept_guard);
     if (http == NULL) goto done;
     c.co.http_guard = connguard_new(c.co.base, http, &(struct connguard_opts){
         .read_timeout_ms = c.cfg.request_read_timeout_ms,
@@ -328,6 +355,7 @@ int main(int argc, char **argv)
     if (pending_table_count(c.co.pending) > 0) return rc; /* held requests still referenced */
 done:
     due_shutdown(&c.co);
+    acceptguard_free(c.co.accept_guard); /* before evhttp_free frees its listener */
     if (http) evhttp_free(http);
     connguard_free(c.co.http_guard); /* after evhttp_free: it closed every connection */
     if (c.tls) SSL_CTX_free(c.tls);

@@ -5,17 +5,20 @@
  */
 #include <event2/event.h>
 #include <event2/http.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptguard.h"
 #include "buildinfo.h"
 #include "check.h"
 #include "clock.h"
 #include "config.h"
 #include "consumer.h"
+#include "fdlimit.h"
 #include "http_client.h"
 #include "httpd.h"
 #include "log.h"
@@ -99,6 +102,29 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
     event_add(w->drain_timer, &tv);
 }
 
+/*
+ * Raises the open-file limit and keeps worker.max_inflight_jobs within it: a check that
+ * cannot open its socket fails, and a perspective must not fail checks for want of
+ * descriptors; jobs beyond the cap wait in the stream instead.
+ */
+static void worker_fit_fd_limit(struct config *cfg)
+{
+    long nofile = fdlimit_raise();
+
+    if (nofile < 0) {
+        log_warn("cannot read the open-file limit: %s", strerror(errno));
+        return;
+    }
+    if (cfg->max_inflight_jobs > fdlimit_usable(nofile)) {
+        log_warn("worker.max_inflight_jobs %d exceeds what the open-file limit %ld leaves "
+                 "(%d reserved): using %ld; raise the hard limit (systemd LimitNOFILE=, "
+                 "ulimit -Hn) to allow more",
+                 cfg->max_inflight_jobs, nofile, FDLIMIT_RESERVE, fdlimit_usable(nofile));
+        cfg->max_inflight_jobs = (int)fdlimit_usable(nofile);
+    }
+    log_info("open-file limit %ld, max_inflight_jobs %d", nofile, cfg->max_inflight_jobs);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -128,6 +154,7 @@ int main(int argc, char **argv)
     struct resolver *resolver = NULL;
     struct http_client *http = NULL;
     struct evhttp *healthz = NULL;
+    struct acceptguard *accept_guard = NULL;
     struct check_env env;
     int c, rc = 1;
 
@@ -219,6 +246,7 @@ int main(int argc, char **argv)
         log_warn("UNSEALED: no seal.keys configured; jobs and results cross Redis in the clear "
                  "(local development only)");
     signal(SIGPIPE, SIG_IGN);
+    worker_fit_fd_limit(&w.cfg);
 
     servers[0] = '\0';
     for (int i = 0; i < w.cfg.nresolvers; i++) {
@@ -266,7 +294,7 @@ int main(int argc, char **argv)
     w.consumer = consumer_new(w.base, &w.cfg, self, &env);
     if (w.cfg.worker_listen_set) {
         healthz = httpd_new(w.base, w.cfg.worker_listen.host, w.cfg.worker_listen.port, 1024,
-                            10000);
+                            10000, &accept_guard);
         if (healthz == NULL) goto done;
         evhttp_set_cb(healthz, "/healthz", worker_healthz, &w);
         evhttp_set_cb(healthz, "/metrics", worker_metrics, &w);
@@ -290,6 +318,7 @@ int main(int argc, char **argv)
         return rc;
     }
 done:
+    acceptguard_free(accept_guard); /* before evhttp_free frees its listener */
     if (healthz) evhttp_free(healthz);
     if (w.sigterm) event_free(w.sigterm);
     if (w.sigint) event_free(w.sigint);
