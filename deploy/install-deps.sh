@@ -10,7 +10,7 @@ pkgs=(
   libjansson-dev libidn2-dev libpsl-dev publicsuffix libcmocka-dev libjemalloc-dev
   redis-server redis-tools pebble knot knot-dnsutils unbound iproute2 curl ca-certificates
   python3 python3-pytest python3-redis python3-msgpack python3-dnslib python3-cryptography
-  prometheus python3-prometheus-client
+  prometheus python3-prometheus-client systemd
   "$@"
 )
 missing=()

@@ -42,7 +42,9 @@ static void usage(FILE *f)
 {
     fputs("usage: mpic-worker --config PATH [options]\n"
           "  --config PATH           configuration file (JSON, see docs/configuration.md)\n"
-          "  --perspective CODE      which configured perspective this worker is\n"
+          "  --perspective CODE[:N]  which configured perspective this worker is; N (1-16\n"
+          "                          of [a-z0-9], e.g. a systemd pool instance) names the\n"
+          "                          process in its log\n"
           "  --redis IP:PORT         Redis address (overrides redis.address)\n"
           "  --redis-user NAME       Redis ACL user (redis.username)\n"
           "  --redis-password-file PATH  file holding the Redis password, mode 0600\n"
@@ -103,6 +105,33 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
+ * Splits --perspective CODE[:N] (a systemd template instance such as us-east-1:2; codes never
+ * contain ':'). Returns 0, or -1 when N is empty, longer than inst can hold or not [a-z0-9].
+ */
+static int worker_split_perspective(const char *arg, char *code, size_t codesz, char *inst,
+                                    size_t instsz)
+{
+    const char *colon = strchr(arg, ':');
+    size_t n;
+
+    inst[0] = '\0';
+    if (colon == NULL) {
+        util_strlcpy(code, arg, codesz);
+        return 0;
+    }
+    n = strlen(colon + 1);
+    if (n == 0 || n >= instsz || (size_t)(colon - arg) >= codesz) return -1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = colon[1 + i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))) return -1;
+    }
+    memcpy(code, arg, (size_t)(colon - arg));
+    code[colon - arg] = '\0';
+    memcpy(inst, colon + 1, n + 1);
+    return 0;
+}
+
+/*
  * Raises the open-file limit and keeps worker.max_inflight_jobs within it: a check that
  * cannot open its socket fails, and a perspective must not fail checks for want of
  * descriptors; jobs beyond the cap wait in the stream instead.
@@ -149,7 +178,7 @@ int main(int argc, char **argv)
     const char *redis_user = NULL, *redis_pwfile = NULL;
     const char *resolvers[CONFIG_MAX_RESOLVERS];
     int nresolvers = 0, http_port = 0, https_port = 0, alpn_port = 0, allow_private = 0;
-    char err[512], servers[CONFIG_MAX_RESOLVERS * (CONFIG_ADDR_MAX + 10)];
+    char err[512], servers[CONFIG_MAX_RESOLVERS * (CONFIG_ADDR_MAX + 10)], instance[17];
     const struct perspective *self;
     struct resolver *resolver = NULL;
     struct http_client *http = NULL;
@@ -159,6 +188,7 @@ int main(int argc, char **argv)
     int c, rc = 1;
 
     memset(&w, 0, sizeof(w));
+    instance[0] = '\0';
     config_defaults(&w.cfg);
     while ((c = getopt_long(argc, argv, "c:p:r:l:d:v:h", opts, NULL)) != -1) {
         switch (c) {
@@ -192,7 +222,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-worker: %s\n", err);
         return 2;
     }
-    if (perspective) util_strlcpy(w.cfg.worker_perspective, perspective, sizeof(w.cfg.worker_perspective));
+    if (perspective &&
+        worker_split_perspective(perspective, w.cfg.worker_perspective,
+                                 sizeof(w.cfg.worker_perspective), instance,
+                                 sizeof(instance)) != 0) {
+        fprintf(stderr, "mpic-worker: --perspective %s: expected CODE or CODE:N with N 1-16 of "
+                        "[a-z0-9]\n", perspective);
+        return 2;
+    }
     if (redis && util_parse_hostport(redis, 0, w.cfg.redis.host, sizeof(w.cfg.redis.host),
                                      &w.cfg.redis.port) != 0) {
         fprintf(stderr, "mpic-worker: --redis: expected IP:PORT\n");
@@ -238,7 +275,8 @@ int main(int argc, char **argv)
     self = config_find_perspective(&w.cfg, w.cfg.worker_perspective);
     {
         char comp[96];
-        snprintf(comp, sizeof(comp), "worker/%s", self->code);
+        snprintf(comp, sizeof(comp), "worker/%s%s%s", self->code, instance[0] ? ":" : "",
+                 instance);
         log_init(comp);
     }
     log_set_level(w.cfg.log_level);
