@@ -4,9 +4,12 @@
  */
 #include "fdlimit.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
+#include "log.h"
 #include "util.h"
 
 #define FDLIMIT_NR_OPEN_FALLBACK 1048576L /* the kernel's default fs.nr_open */
@@ -45,4 +48,21 @@ long fdlimit_raise(void)
 long fdlimit_usable(long limit)
 {
     return limit - FDLIMIT_RESERVE >= 1 ? limit - FDLIMIT_RESERVE : 1;
+}
+
+void fdlimit_fit(const char *name, int *cap)
+{
+    long nofile = fdlimit_raise();
+
+    if (nofile < 0) {
+        log_warn("cannot read the open-file limit: %s", strerror(errno));
+        return;
+    }
+    if (*cap > fdlimit_usable(nofile)) {
+        log_warn("%s %d exceeds what the open-file limit %ld leaves (%d reserved): using %ld; "
+                 "raise the hard limit (systemd LimitNOFILE=, ulimit -Hn) to allow more",
+                 name, *cap, nofile, FDLIMIT_RESERVE, fdlimit_usable(nofile));
+        *cap = (int)fdlimit_usable(nofile);
+    }
+    log_info("open-file limit %ld, %s %d", nofile, name, *cap);
 }

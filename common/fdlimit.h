@@ -15,4 +15,10 @@ long fdlimit_raise(void);
 /** The part of limit a connection cap may use: limit - FDLIMIT_RESERVE, at least 1. */
 long fdlimit_usable(long limit);
 
+/**
+ * Startup: raises the limit, then lowers *cap (one descriptor each; its config key is name)
+ * to fdlimit_usable when it is higher, with a warning; logs the limit and the cap in effect.
+ */
+void fdlimit_fit(const char *name, int *cap);
+
 #endif

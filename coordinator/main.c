@@ -5,7 +5,6 @@
  * SIGTERM/SIGINT drains held requests (bounded by their deadlines) before exiting 0.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <getopt.h>
@@ -179,29 +178,6 @@ static struct redis_client *coordinator_redis(struct coordinator *c, const char 
     return redis_client_new(c->co.base, &o);
 }
 
-/*
- * Raises the open-file limit and keeps coordinator.max_connections within it: past the limit,
- * accept() would fail (EMFILE) with connections still queued, instead of the guard closing
- * the surplus ones cleanly.
- */
-static void coordinator_fit_fd_limit(struct config *cfg)
-{
-    long nofile = fdlimit_raise();
-
-    if (nofile < 0) {
-        log_warn("cannot read the open-file limit: %s", strerror(errno));
-        return;
-    }
-    if (cfg->max_connections > fdlimit_usable(nofile)) {
-        log_warn("coordinator.max_connections %d exceeds what the open-file limit %ld leaves "
-                 "(%d reserved): using %ld; raise the hard limit (systemd LimitNOFILE=, "
-                 "ulimit -Hn) to allow more",
-                 cfg->max_connections, nofile, FDLIMIT_RESERVE, fdlimit_usable(nofile));
-        cfg->max_connections = (int)fdlimit_usable(nofile);
-    }
-    log_info("open-file limit %ld, max_connections %d", nofile, cfg->max_connections);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -302,7 +278,8 @@ int main(int argc, char **argv)
     }
     if (scripts_init() != 0) return 1;
     signal(SIGPIPE, SIG_IGN);
-    coordinator_fit_fd_limit(&c.cfg);
+    /* past the limit, accept() fails (EMFILE) before the guard can close the surplus */
+    fdlimit_fit("coordinator.max_connections", &c.cfg.max_connections);
 
     util_random_bytes(rnd, sizeof(rnd));
     util_hex_encode(rnd, sizeof(rnd), hex);

@@ -5,7 +5,6 @@
  */
 #include <event2/event.h>
 #include <event2/http.h>
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,29 +128,6 @@ static int worker_split_perspective(const char *arg, char *code, size_t codesz, 
     code[colon - arg] = '\0';
     memcpy(inst, colon + 1, n + 1);
     return 0;
-}
-
-/*
- * Raises the open-file limit and keeps worker.max_inflight_jobs within it: a check that
- * cannot open its socket fails, and a perspective must not fail checks for want of
- * descriptors; jobs beyond the cap wait in the stream instead.
- */
-static void worker_fit_fd_limit(struct config *cfg)
-{
-    long nofile = fdlimit_raise();
-
-    if (nofile < 0) {
-        log_warn("cannot read the open-file limit: %s", strerror(errno));
-        return;
-    }
-    if (cfg->max_inflight_jobs > fdlimit_usable(nofile)) {
-        log_warn("worker.max_inflight_jobs %d exceeds what the open-file limit %ld leaves "
-                 "(%d reserved): using %ld; raise the hard limit (systemd LimitNOFILE=, "
-                 "ulimit -Hn) to allow more",
-                 cfg->max_inflight_jobs, nofile, FDLIMIT_RESERVE, fdlimit_usable(nofile));
-        cfg->max_inflight_jobs = (int)fdlimit_usable(nofile);
-    }
-    log_info("open-file limit %ld, max_inflight_jobs %d", nofile, cfg->max_inflight_jobs);
 }
 
 int main(int argc, char **argv)
@@ -284,7 +260,8 @@ int main(int argc, char **argv)
         log_warn("UNSEALED: no seal.keys configured; jobs and results cross Redis in the clear "
                  "(local development only)");
     signal(SIGPIPE, SIG_IGN);
-    worker_fit_fd_limit(&w.cfg);
+    /* past the limit, a check could not open its socket and would fail */
+    fdlimit_fit("worker.max_inflight_jobs", &w.cfg.max_inflight_jobs);
 
     servers[0] = '\0';
     for (int i = 0; i < w.cfg.nresolvers; i++) {

@@ -65,7 +65,7 @@ def test_worker_listener_pauses_when_out_of_fds_and_serves_again(workdir, redis_
         assert nofile(w.pid) == (LIMIT, LIMIT)
         log = log_text(w)
         assert f"worker.max_inflight_jobs 1000 exceeds what the open-file limit {LIMIT}" in log
-        assert f"open-file limit {LIMIT}, max_inflight_jobs {LIMIT - 64}" in log
+        assert f"open-file limit {LIMIT}, worker.max_inflight_jobs {LIMIT - 64}" in log
         conns = flood(port, 2 * LIMIT)  # evhttp keeps each one: the limit is reached
         wait_until(lambda: "accept failed (Too many open files)" in log_text(w), 10,
                    "the worker to log the failed accept")
@@ -104,7 +104,7 @@ def test_coordinator_fits_connections_into_its_fd_limit_and_keeps_serving(
         assert nofile(coord.pid) == (LIMIT, LIMIT)
         log = log_text(coord)
         assert f"coordinator.max_connections 4096 exceeds what the open-file limit {LIMIT}" in log
-        assert f"open-file limit {LIMIT}, max_connections {LIMIT - 64}" in log
+        assert f"open-file limit {LIMIT}, coordinator.max_connections {LIMIT - 64}" in log
 
         conns = flood(port, 3 * LIMIT)
         before = cpu_seconds(coord.pid)

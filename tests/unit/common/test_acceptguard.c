@@ -44,6 +44,25 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         close(fd);
 }
 
+/* A listener on 127.0.0.1 and an ephemeral port; *sin receives its address when non-NULL. */
+static struct evconnlistener *loopback_listener(struct event_base *base, struct fixture *f,
+                                                struct sockaddr_in *sin)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    struct evconnlistener *lev;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lev = evconnlistener_new_bind(base, on_accept, f, LEV_OPT_CLOSE_ON_FREE, 64,
+                                  (struct sockaddr *)&a, sizeof(a));
+    assert_non_null(lev);
+    assert_int_equal(getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&a, &alen), 0);
+    if (sin != NULL) *sin = a;
+    return lev;
+}
+
 /* Clients whose connection the server side has closed (EOF or reset); the rest are open. */
 static int closed_clients(const int *fds, int n)
 {
@@ -68,7 +87,6 @@ static void test_pauses_when_out_of_fds_then_accepts_everything(void **state)
 {
     struct fixture f;
     struct sockaddr_in sin;
-    socklen_t slen = sizeof(sin);
     struct rlimit orig, low;
     struct event_base *base = event_base_new();
     struct evconnlistener *lev;
@@ -78,15 +96,9 @@ static void test_pauses_when_out_of_fds_then_accepts_everything(void **state)
 
     (void)state;
     memset(&f, 0, sizeof(f));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    lev = evconnlistener_new_bind(base, on_accept, &f, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                  64, (struct sockaddr *)&sin, sizeof(sin));
-    assert_non_null(lev);
+    lev = loopback_listener(base, &f, &sin);
     g = acceptguard_new(base, lev, "test listener");
     assert_non_null(g);
-    assert_int_equal(getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&sin, &slen), 0);
     for (int i = 0; i < NCLIENTS; i++) {
         clients[i] = socket(AF_INET, SOCK_STREAM, 0);
         assert_true(clients[i] >= 0);
@@ -124,7 +136,6 @@ static void test_pauses_when_out_of_fds_then_accepts_everything(void **state)
 
 static void test_free_in_any_order_of_several(void **state)
 {
-    struct sockaddr_in sin;
     struct event_base *base = event_base_new();
     struct evconnlistener *a, *b;
     struct acceptguard *ga, *gb;
@@ -132,15 +143,8 @@ static void test_free_in_any_order_of_several(void **state)
 
     (void)state;
     memset(&f, 0, sizeof(f));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a = evconnlistener_new_bind(base, on_accept, &f, LEV_OPT_CLOSE_ON_FREE, 8,
-                                (struct sockaddr *)&sin, sizeof(sin));
-    b = evconnlistener_new_bind(base, on_accept, &f, LEV_OPT_CLOSE_ON_FREE, 8,
-                                (struct sockaddr *)&sin, sizeof(sin));
-    assert_non_null(a);
-    assert_non_null(b);
+    a = loopback_listener(base, &f, NULL);
+    b = loopback_listener(base, &f, NULL);
     ga = acceptguard_new(base, a, "a");
     gb = acceptguard_new(base, b, "b");
     assert_int_equal(acceptguard_pauses(ga), 0);
