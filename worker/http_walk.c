@@ -29,6 +29,7 @@
 #define HTTP_WALK_IP_MAX 64
 #define HTTP_WALK_HOST_MAX 256
 #define HTTP_WALK_MSG_MAX 1024
+#define HTTP_WALK_CANON_ROUNDS 3 /* parses of a redirect URL until curl keeps its form */
 
 enum http_walk_state {
     HTTP_WALK_RESOLVING = 0, /* AAAA and A lookups of the current hop's host are outstanding */
@@ -144,11 +145,65 @@ static bool http_walk_ends_with_ci(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/*
+ * Parses location against current_url, without its fragment, into the form curl keeps when it
+ * parses its own output again: an http(s) URL whose host was percent-encoded is decoded on the
+ * first parse and normalized only on the next (1.%332 -> 1.32 -> 1.0.0.32), so the rules must
+ * judge, and the walk must report, the URL the hop will really use. Returns NULL with err set.
+ */
+static CURLU *http_walk_resolve(const char *current_url, const char *location, char *err,
+                                size_t errlen)
+{
+    CURLU *u = curl_url();
+    CURLUcode uc;
+    char *scheme = NULL, *url = NULL, *again = NULL;
+
+    if (u == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (curl_url_set(u, CURLUPART_URL, current_url, 0) != CURLUE_OK) {
+        snprintf(err, errlen, "current URL does not parse");
+        goto fail;
+    }
+    uc = curl_url_set(u, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME);
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "Location does not parse as a URL (%s)", curl_url_strerror(uc));
+        goto fail;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        curl_free(scheme);
+        return u; /* the caller refuses the scheme */
+    }
+    curl_free(scheme);
+    for (int round = 0; round < HTTP_WALK_CANON_ROUNDS; round++) {
+        bool stable;
+        if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK ||
+            curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_URL, &again, 0) != CURLUE_OK) {
+            snprintf(err, errlen, "cannot rebuild the redirect URL");
+            goto fail;
+        }
+        stable = strcmp(url, again) == 0;
+        curl_free(url);
+        curl_free(again);
+        url = again = NULL;
+        if (stable) return u;
+    }
+    snprintf(err, errlen, "the redirect URL has no stable form");
+fail:
+    curl_free(url);
+    curl_free(again);
+    curl_url_cleanup(u);
+    return NULL;
+}
+
 int http_walk_redirect_check(const char *current_url, long status, const char *location,
                              char *next_url, size_t len, char *err, size_t errlen)
 {
     CURLU *u = NULL;
-    CURLUcode uc;
     char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
     char *zone = NULL, *path = NULL, *full = NULL;
     int ret = -1;
@@ -165,20 +220,8 @@ int http_walk_redirect_check(const char *current_url, long status, const char *l
         snprintf(err, errlen, "Location longer than %d bytes", HTTP_WALK_MAX_URL - 1);
         goto done;
     }
-    u = curl_url();
-    if (u == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (curl_url_set(u, CURLUPART_URL, current_url, 0) != CURLUE_OK) {
-        snprintf(err, errlen, "current URL does not parse");
-        goto done;
-    }
-    uc = curl_url_set(u, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME);
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "Location does not parse as a URL (%s)", curl_url_strerror(uc));
-        goto done;
-    }
+    u = http_walk_resolve(current_url, location, err, errlen);
+    if (u == NULL) goto done;
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
         snprintf(err, errlen, "scheme %s is not http or https", scheme != NULL ? scheme : "?");
