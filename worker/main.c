@@ -35,6 +35,7 @@ struct worker {
     struct consumer *consumer;
     struct event *sigterm, *sigint, *drain_timer;
     int64_t drain_deadline;
+    struct acceptguard *accept_guard; /* of the health listener (NULL without --listen) */
 };
 
 static void usage(FILE *f)
@@ -81,7 +82,7 @@ static void worker_healthz(struct evhttp_request *req, void *arg)
 static void worker_metrics(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
-    wmetrics_reply(req, consumer_inflight(w->consumer));
+    wmetrics_reply(req, consumer_inflight(w->consumer), acceptguard_pauses(w->accept_guard));
 }
 
 /* called by libevent every 50 ms while draining: exit when idle or out of time */
@@ -159,7 +160,6 @@ int main(int argc, char **argv)
     struct resolver *resolver = NULL;
     struct http_client *http = NULL;
     struct evhttp *healthz = NULL;
-    struct acceptguard *accept_guard = NULL;
     struct check_env env;
     int c, rc = 1;
 
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
     w.consumer = consumer_new(w.base, &w.cfg, self, &env);
     if (w.cfg.worker_listen_set) {
         healthz = httpd_new(w.base, w.cfg.worker_listen.host, w.cfg.worker_listen.port, 1024,
-                            10000, &accept_guard);
+                            10000, &w.accept_guard);
         if (healthz == NULL) goto done;
         evhttp_set_cb(healthz, "/healthz", worker_healthz, &w);
         evhttp_set_cb(healthz, "/metrics", worker_metrics, &w);
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
         return rc;
     }
 done:
-    acceptguard_free(accept_guard); /* before evhttp_free frees its listener */
+    acceptguard_free(w.accept_guard); /* before evhttp_free frees its listener */
     if (healthz) evhttp_free(healthz);
     if (w.sigterm) event_free(w.sigterm);
     if (w.sigint) event_free(w.sigint);

@@ -17,7 +17,8 @@ static struct {
     struct metrics_registry *reg;
     char perspective[PERSPECTIVE_CODE_MAX];
     struct metrics_family *checks, *duration, *errors, *dnssec, *reclaimed, *inflight, *rtt,
-        *write_failures;
+        *write_failures, *accept_pauses;
+    unsigned long accept_pauses_seen;
 } wm;
 
 static const double B_CHECK[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 45};
@@ -70,6 +71,13 @@ void wmetrics_init(const char *perspective)
                                            "mpic_worker_result_write_failures_total",
                                            "Result XADDs that failed and were retried.", l_p,
                                            NULL, 0);
+    wm.accept_pauses = metrics_family_new(wm.reg, METRICS_COUNTER,
+                                          "mpic_http_accept_pauses_total",
+                                          "Times the health listener stopped accepting for "
+                                          "100 ms because accept() failed (out of file "
+                                          "descriptors or kernel memory).",
+                                          NULL, NULL, 0);
+    metrics_touch(wm.accept_pauses, NULL);
     metrics_touch(wm.dnssec, p);
     metrics_touch(wm.reclaimed, p);
     metrics_touch(wm.inflight, p);
@@ -82,10 +90,12 @@ void wmetrics_shutdown(void)
     wm.reg = NULL;
 }
 
-void wmetrics_reply(struct evhttp_request *req, int inflight)
+void wmetrics_reply(struct evhttp_request *req, int inflight, unsigned long accept_pauses)
 {
     const char *p[] = {wm.perspective};
     metrics_set(wm.inflight, p, inflight);
+    metrics_add(wm.accept_pauses, NULL, (double)(accept_pauses - wm.accept_pauses_seen));
+    wm.accept_pauses_seen = accept_pauses;
     metrics_http_reply(wm.reg, req);
 }
 

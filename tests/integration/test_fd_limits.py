@@ -81,6 +81,10 @@ def test_worker_listener_pauses_when_out_of_fds_and_serves_again(workdir, redis_
         wait_until(lambda: "accepting again after" in log_text(w), 10,
                    "the worker to log the end of the episode")
         assert w.alive()
+        text = mpiclab.http_request("127.0.0.1", port, "GET", "/metrics", timeout=10).body
+        text = text.decode() if isinstance(text, bytes) else text
+        pauses = [ln for ln in text.splitlines() if ln.startswith("mpic_http_accept_pauses_total ")]
+        assert pauses and float(pauses[0].split()[-1]) >= 1, pauses
     finally:
         for s in conns:
             s.close()
