@@ -149,15 +149,17 @@ static bool http_walk_ends_with_ci(const char *s, const char *suffix)
  * Parses location against current_url, without its fragment, into the form curl keeps when it
  * parses its own output again: an http(s) URL whose host was percent-encoded is decoded on the
  * first parse and normalized only on the next (1.%332 -> 1.32 -> 1.0.0.32), so the rules must
- * judge, and the walk must report, the URL the hop will really use. Returns NULL with err set.
+ * judge, and the walk must report, the URL the hop will really use. Returns the parsed URL
+ * and, for http(s), that form in *url (curl_free it; NULL for other schemes), or NULL with err.
  */
-static CURLU *http_walk_resolve(const char *current_url, const char *location, char *err,
-                                size_t errlen)
+static CURLU *http_walk_resolve(const char *current_url, const char *location, char **url_out,
+                                char *err, size_t errlen)
 {
     CURLU *u = curl_url();
     CURLUcode uc;
     char *scheme = NULL, *url = NULL, *again = NULL;
 
+    *url_out = NULL;
     if (u == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -188,9 +190,13 @@ static CURLU *http_walk_resolve(const char *current_url, const char *location, c
         }
         stable = strcmp(url, again) == 0;
         curl_free(url);
+        url = NULL;
+        if (stable) {
+            *url_out = again;
+            return u;
+        }
         curl_free(again);
-        url = again = NULL;
-        if (stable) return u;
+        again = NULL;
     }
     snprintf(err, errlen, "the redirect URL has no stable form");
 fail:
@@ -220,7 +226,7 @@ int http_walk_redirect_check(const char *current_url, long status, const char *l
         snprintf(err, errlen, "Location longer than %d bytes", HTTP_WALK_MAX_URL - 1);
         goto done;
     }
-    u = http_walk_resolve(current_url, location, err, errlen);
+    u = http_walk_resolve(current_url, location, &full, err, errlen);
     if (u == NULL) goto done;
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
@@ -267,11 +273,6 @@ int http_walk_redirect_check(const char *current_url, long status, const char *l
     if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path != NULL &&
         strlen(path) > HTTP_WALK_MAX_PATH) {
         snprintf(err, errlen, "path longer than %d bytes", HTTP_WALK_MAX_PATH);
-        goto done;
-    }
-    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-        snprintf(err, errlen, "cannot rebuild the redirect URL");
         goto done;
     }
     if (strlen(full) >= HTTP_WALK_MAX_URL || strlen(full) >= len) {
