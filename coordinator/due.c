@@ -645,6 +645,13 @@ static void due_put_unlink(struct due_put *u)
     if (u->next) u->next->prev = u->prev;
 }
 
+/* Sends u's ZADD again in DUE_PUT_RETRY_MS (Redis unreachable, or the last one failed). */
+static void due_put_later(struct due_put *u)
+{
+    struct timeval tv = util_ms_timeval(DUE_PUT_RETRY_MS);
+    evtimer_add(&u->retry, &tv);
+}
+
 /* called by libevent when a due entry's ZADD is to be resent */
 static void due_put_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -657,7 +664,6 @@ static void due_put_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void due_put_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct due_put *u = arg;
-    struct timeval tv = {0, DUE_PUT_RETRY_MS * 1000};
     u->sending = false;
     if (u->orphaned) { /* the coordinator is stopping (due_shutdown logged it) */
         free(u);
@@ -667,7 +673,7 @@ static void due_put_cb(void *arg, redisReply *reply, const char *errstr)
         if (u->failures++ == 0)
             log_warn("request %s: storing its due entry (%s) failed (%s); retrying every %d ms",
                      u->rid, u->why, reply ? reply->str : errstr, DUE_PUT_RETRY_MS);
-        evtimer_add(&u->retry, &tv);
+        due_put_later(u);
         return;
     }
     if (u->failures > 0) log_info("request %s: due entry (%s) stored", u->rid, u->why);
@@ -677,9 +683,8 @@ static void due_put_cb(void *arg, redisReply *reply, const char *errstr)
 
 static void due_put_send(struct due_put *u)
 {
-    struct timeval tv = {0, DUE_PUT_RETRY_MS * 1000};
     if (!redis_client_is_ready(u->co->cmd)) {
-        evtimer_add(&u->retry, &tv);
+        due_put_later(u);
         return;
     }
     u->sending = true;
