@@ -369,8 +369,7 @@ class Bench:
 
     def redis_calls(self):
         """{command: calls} from INFO commandstats."""
-        stats = self.rcli.info("commandstats")
-        return {k[len("cmdstat_"):]: v["calls"] for k, v in stats.items()}
+        return floor.command_calls(self.rcli)
 
     def cpu_per_validation(self, before, after, validations):
         """CPU microseconds each component spent per validation between two snapshots."""

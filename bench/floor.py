@@ -12,6 +12,11 @@ REGIONS = 6
 LUA = ("record", "finalize")
 
 
+def command_calls(rcli):
+    """{command: calls} from INFO commandstats (commands inside scripts included)."""
+    return {k[len("cmdstat_"):]: v["calls"] for k, v in rcli.info("commandstats").items()}
+
+
 def sample_validation(rcli, prefix, code):
     """Sizes and fields of one real validation the fleet just ran: {job_len, result_len, req}."""
     job = rcli.xrevrange(f"{prefix}:jobs:{{{code}}}", count=1)[0][1][b"j"]
@@ -105,7 +110,7 @@ class RedisFloor:
         return c["used_cpu_sys"] + c["used_cpu_user"]
 
     def _calls(self):
-        return sum(v["calls"] for v in self.r.info("commandstats").values())
+        return sum(command_calls(self.r).values())
 
     def measure(self, batch, validations, tries=3):
         """Redis CPU (µs) and commands (counting those inside scripts) per validation: the
