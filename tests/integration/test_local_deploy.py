@@ -27,7 +27,7 @@ def alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie is gone for our purposes: reap it if it is our child, else read its state
+    # a zombie (exited, not yet reaped by its new parent) counts as gone
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
