@@ -37,6 +37,9 @@
 #include "util.h"
 
 #define API_HARD_MARGIN_MS 1000
+/* how long a step of a request can wait for a sweeper when its coordinator died: due.c's
+ * sweep lag (1 s) and lease (10 s), with room for the sweep itself */
+#define API_TAKEOVER_SLACK_MS 15000
 
 enum held_state {
     HELD_ADMITTING = 0, /* request record and jobs being written to Redis */
@@ -251,6 +254,21 @@ static int64_t api_retry_budget_ms(const struct config *cfg, int max_attempts, i
     return total;
 }
 
+/*
+ * The longest a request can stay unfinished: its first deadline and the round trips of the
+ * deadline path, the retries with their cooldowns, and per attempt the straggler grace and a
+ * takeover by a sweeper. The request's keys expire result_retention_s after that, so no
+ * record vanishes while its request still runs (docs/configuration.md).
+ */
+static int64_t api_longest_life_ms(const struct coord *co, int max_attempts, int budget_ms)
+{
+    const struct config *cfg = co->cfg;
+
+    return budget_ms + 4 * (int64_t)redis_client_command_timeout(co->cmd) + API_HARD_MARGIN_MS +
+           api_retry_budget_ms(cfg, max_attempts, budget_ms) +
+           (int64_t)max_attempts * (cfg->straggler_grace_ms + API_TAKEOVER_SLACK_MS);
+}
+
 /* called by redis_client with each admission command's reply */
 static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
 {
@@ -399,7 +417,9 @@ static void api_admit(struct coord *co, struct evhttp_request *req, struct api_r
     snprintf(q_s, sizeof(q_s), "%d", ar->quorum_count);
     snprintf(dl_s, sizeof(dl_s), "%lld", (long long)h->deadline_ms);
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
-    snprintf(ttl_s, sizeof(ttl_s), "%lld", (long long)cfg->result_retention_s * 1000);
+    snprintf(ttl_s, sizeof(ttl_s), "%lld",
+             (long long)cfg->result_retention_s * 1000 +
+                 api_longest_life_ms(co, ar->max_attempts, ar->deadline_ms));
     snprintf(ma_s, sizeof(ma_s), "%d", ar->max_attempts);
     snprintf(bud_s, sizeof(bud_s), "%d", ar->deadline_ms);
     keys_req(req_key, sizeof(req_key), cfg->key_prefix, h->entry.rid);
