@@ -28,6 +28,7 @@ import msgpack  # noqa: E402  (python3-msgpack)
 import redis  # noqa: E402  (python3-redis, installed by deploy/install-deps.sh)
 
 import floor  # noqa: E402  (bench/floor.py)
+import soak  # noqa: E402  (bench/soak.py)
 import mpiclab  # noqa: E402
 import sealenv  # noqa: E402  (the sealed envelope in Python: the overhead step opens a job)
 from mpiclab import (CODES, Fleet, Knot, Process, RedisServer, acme_dns01_hash,  # noqa: E402
@@ -264,7 +265,7 @@ class Bench:
             self.body_files[name] = path
 
     def start_fleet(self, http_port, per_region=1, max_inflight_jobs=None, worker=None,
-                    coordinator=None):
+                    coordinator=None, streams=None):
         """Stops the current fleet, empties Redis (FLUSHALL) and starts a new fleet, so that no
         step or scenario depends on what the ones before it left: on this paravirtualised VM
         a process with a large resident set stalls now and then (~30 ms; docs/performance.md,
@@ -277,7 +278,7 @@ class Bench:
         coord = {"straggler_grace_ms": 250, "deadline_ms": 10000, "max_inflight_requests": 100000}
         coord.update(coordinator or {})
         fleet = Fleet(self.workdir, self.redis, workers, name="bench", coordinator=coord,
-                      log_level="warn")
+                      streams=streams, log_level="warn")
         fleet.config["worker"].update({"dns_timeout_ms": 500, "dns_tries": 3,
                                        "http_timeout_ms": 10000})
         if max_inflight_jobs:
@@ -841,6 +842,11 @@ class Bench:
                                    f"{v['p99']:.0f} us" for gap, v in rtt.items()))
         self.emit(rec)
 
+    def soak(self):
+        seconds = self.args.soak_seconds or (60 if self.quick else 300)
+        rate = self.args.soak_rate or round(getattr(self, "saturation", {}).get("mix", 800) / 2)
+        soak.run(self, seconds, rate, rss_kb, parse_json_line)
+
     def machine(self):
         cpu = "?"
         with open("/proc/cpuinfo") as f:
@@ -869,7 +875,7 @@ class Bench:
             only = set(self.args.only.split(",")) if self.args.only else None
             steps = [("raw", self.raw_limits), ("throughput", self.throughput),
                      ("overhead", self.overhead), ("memory", self.memory),
-                     ("scaling", self.scaling), ("floor", self.floor)]
+                     ("scaling", self.scaling), ("floor", self.floor), ("soak", self.soak)]
             for name, fn in steps:
                 if only and name not in only:
                     continue
@@ -889,7 +895,13 @@ def main():
     ap.add_argument("--build", required=True, help="build dir with mpic-* and bench/ tools")
     ap.add_argument("--out", required=True, help="directory for results.jsonl and summary.txt")
     ap.add_argument("--quick", action="store_true", help="short runs (about 3 minutes)")
-    ap.add_argument("--only", help="comma list of: raw,throughput,overhead,memory,scaling,floor")
+    ap.add_argument("--only",
+                    help="comma list of: raw,throughput,overhead,memory,scaling,floor,soak")
+    ap.add_argument("--soak-seconds", type=float,
+                    help="length of the soak step (default 300 s, 60 s with --quick)")
+    ap.add_argument("--soak-rate", type=float,
+                    help="validations/s in the soak step (default half the mix's saturation "
+                    "measured in the same run, else 400/s)")
     ap.add_argument("--conns", type=int, default=64, help="closed-loop connections")
     ap.add_argument("--profile", action="store_true",
                     help="perf record coordinator, workers and redis during the CAA run")

@@ -2,7 +2,7 @@
 # The one benchmark command: installs the tools, builds mpic and the bench tools in Release
 # (-O2) in build-bench/, then runs every scenario against its own redis-server, knotd, nginx and
 # mpic fleets on free loopback ports (bench/bench.py) and writes bench/results/<UTC time>/.
-#   bash bench/run.sh [--quick] [--only raw,throughput,overhead,memory,scaling,floor] [--keep]
+#   bash bench/run.sh [--quick] [--only raw,throughput,overhead,memory,scaling,floor,soak] [--keep]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
