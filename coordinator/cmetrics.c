@@ -45,8 +45,8 @@ static struct {
     struct metrics_family *requests, *attempts, *retries, *cooldown, *request_duration,
         *anomalous, *persp_results, *persp_latency, *disagreements, *dnssec, *anomaly_ratio,
         *window_results, *stream_length, *stream_undelivered, *stream_pending,
-        *stream_oldest_age, *redis_rtt, *redis_used, *redis_max, *inflight, *reclaimed, *ahead, *alerts, *webhooks,
-        *webhook_queue, *sample_errors;
+        *stream_oldest_age, *redis_rtt, *redis_used, *redis_max, *inflight, *reclaimed, *ahead,
+        *alerts, *webhooks, *webhook_queue, *sample_errors;
     struct metrics_family *http_conns, *http_closed; /* connguard.c */
     unsigned long http_timeouts_seen, http_refused_seen;
     struct metrics_family *accept_pauses; /* acceptguard.c */
