@@ -249,7 +249,7 @@ static int64_t api_retry_budget_ms(const struct config *cfg, int max_attempts, i
     for (int a = 1; a < max_attempts; a++) {
         int64_t c = cooldown < cfg->retry_cooldown_max_ms ? cooldown : cfg->retry_cooldown_max_ms;
         total += c + c / 2 + budget_ms + API_HARD_MARGIN_MS;
-        cooldown *= 2;
+        if (cooldown < cfg->retry_cooldown_max_ms) cooldown *= 2; /* 100 attempts: no overflow */
     }
     return total;
 }

@@ -21,15 +21,20 @@ DEADLINE_MS = 14000
 ASYNC = {"Prefer": "respond-async"}
 CFG = {"result_retention_s": RETENTION_S, "deadline_ms": 3000, "max_deadline_ms": 20000,
        "straggler_grace_ms": 250, "target_cooldown_ms": 60000, "retry_cooldown_ms": 200,
-       "retry_cooldown_max_ms": 400, "absolute_max_attempts": 2}
+       "retry_cooldown_max_ms": 400, "absolute_max_attempts": 100}
 # coordinator/api.c api_longest_life_ms: per attempt the grace and 15 s for a takeover, the
-# deadline path's round trips (4 command timeouts, at most 5 s each here) and 1 s of margin
+# deadline path's round trips (4 command timeouts, 2 s each by default) and 1 s of margin
 TAKEOVER_MS = 15000
+COMMAND_TIMEOUT_MS = 2000
 
 
 def longest_life_ms(deadline_ms, attempts=1):
-    retries = (attempts - 1) * (400 + 200 + deadline_ms + 1000)
-    return deadline_ms + 4 * 5000 + 1000 + retries + attempts * (250 + TAKEOVER_MS)
+    retries = 0
+    for a in range(1, attempts):  # each cooldown at most 1.5 times its capped backoff
+        cooldown = min(CFG["retry_cooldown_max_ms"], CFG["retry_cooldown_ms"] * 2 ** (a - 1))
+        retries += cooldown + cooldown // 2 + deadline_ms + 1000
+    return (deadline_ms + 4 * COMMAND_TIMEOUT_MS + 1000 + retries +
+            attempts * (CFG["straggler_grace_ms"] + TAKEOVER_MS))
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,19 @@ def test_a_request_outlives_a_retention_shorter_than_its_deadline(fleet, rcli):
     assert body["is_valid"] is True, body
     assert body["actual_orchestration_parameters"]["perspective_count"] == 6
     assert time.monotonic() - t0 < DEADLINE_MS / 1000 + 2  # the stopped workers answered
+
+
+def test_the_ttl_covers_every_attempt_a_request_may_make(fleet, rcli):
+    """100 attempts (the most absolute_max_attempts allows): the TTL covers all of them, and
+    the backoff sum the coordinator computes for it does not overflow."""
+    rid = submit(fleet, caa_body("www.mpic.test", orchestration={"max_attempts": 100}))
+    ttl = rcli.pttl(f"{fleet.key_prefix}:{{{rid}}}:req")
+    assert RETENTION_S * 1000 + 100 * (CFG["deadline_ms"] + TAKEOVER_MS) < ttl, ttl
+    assert ttl <= RETENTION_S * 1000 + longest_life_ms(CFG["deadline_ms"], attempts=100), ttl
+    assert expect_200(poll_done(fleet, rid))["is_valid"] is True
+    # a synchronous request arms its hard timer from the same sum
+    body = expect_200(fleet.post(caa_body("www.mpic.test", orchestration={"max_attempts": 100})))
+    assert body["is_valid"] is True, body
 
 
 # Every key kind docs/architecture.md ("Redis keys") lists, by its name after the prefix.
@@ -166,10 +184,13 @@ def test_what_a_mix_of_validations_leaves_in_redis(fleet, rcli, knot_honest):
     assert "cooldown" in kinds, kinds
     assert any(k.endswith(":prev") for k in kinds["request"]), kinds["request"]
     assert "due" not in kinds, kinds  # an empty sorted set is no key
-    bound = RETENTION_S * 1000 + longest_life_ms(DEADLINE_MS, attempts=2)
     for key in kinds["request"]:
+        # each request's own bound, from the deadline and attempts its record stores
+        req = rcli.hgetall(key.rsplit(":", 1)[0] + ":req")
+        bound = RETENTION_S * 1000 + longest_life_ms(int(req["budget"]),
+                                                     attempts=int(req["max_attempts"]))
         ttl = rcli.pttl(key)
-        assert 0 < ttl <= bound, (key, ttl)
+        assert 0 < ttl <= bound, (key, ttl, bound)
     for key in kinds["cooldown"]:
         assert 0 < rcli.pttl(key) <= CFG["target_cooldown_ms"], key
     for key in kinds.get("replies", []):
