@@ -110,12 +110,15 @@ json_t *mpjson_unpack(const msgpack_object *o)
 
 json_t *mpjson_text(const char *s)
 {
-    json_t *v = json_string(s != NULL ? s : "");
     char buf[1024];
     size_t i = 0;
+    json_t *v;
 
+    if (s == NULL) s = "";
+    v = json_string(s);
     if (v != NULL) return v;
-    for (; s[i] != '\0' && i + 1 < sizeof(buf); i++) buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    for (; s[i] != '\0' && i + 1 < sizeof(buf); i++)
+        buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
     buf[i] = '\0';
     return json_string(buf);
 }

@@ -233,6 +233,10 @@ int http_walk_redirect_check(const char *current_url, long status, const char *l
         snprintf(err, errlen, "scheme %s is not http or https", scheme != NULL ? scheme : "?");
         goto done;
     }
+    if (full == NULL) { /* http(s), yet resolving gave no URL: a failed read in curl */
+        snprintf(err, errlen, "cannot rebuild the redirect URL");
+        goto done;
+    }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
         snprintf(err, errlen, "userinfo is not allowed in a redirect");
