@@ -389,6 +389,7 @@ void http_client_free(struct http_client *c)
 {
     if (c == NULL) return;
     http_plain_free(c->plain);
+    c->plain = NULL; /* a callback of a fetch aborted below must not reach it */
     while (c->fetches != NULL) {
         struct http_fetch *f = c->fetches;
         if (f->state == HTTP_FETCH_DEFERRED) {
