@@ -236,6 +236,13 @@ def test_kills_under_load(make_fleet, aof_redis, knot_honest, cts_honest, http01
         r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port)
         mpiclab.wait_until(lambda: r.zcard(f"{fleet.key_prefix}:due") == 0, 30.0,
                            "the due set to drain")
+        # no job or result stays delivered and unacknowledged: what the killed worker and
+        # coordinator held, and what the Redis kill cut off, is reclaimed and finished
+        streams = [f"{fleet.key_prefix}:jobs:{{{c}}}" for c in fleet.workers]
+        groups = [(s_, "workers") for s_ in streams] + [(f"{fleet.key_prefix}:results",
+                                                         "reducers")]
+        mpiclab.wait_until(lambda: all(r.xpending(s_, g)["pending"] == 0 for s_, g in groups),
+                           30.0, "every job and result to be acknowledged")
         audit = audit_by_rid(fleet)
     finally:
         slow.stop()
