@@ -1,9 +1,9 @@
 /*
  * Coordinator metrics (see cmetrics.h). One process-wide registry; the stream sampler sends,
- * every metrics.stream_sample_ms, per job stream (and the results stream) XLEN, XINFO GROUPS
- * (undelivered "lag") and the XPENDING summary, plus one PING whose round trip is the Redis
- * latency and one INFO memory (used and maximum memory). A new round starts only when the
- * previous one completed, so the cost is bounded.
+ * every metrics.stream_sample_ms, per job stream (and the results stream) XINFO STREAM, XINFO
+ * GROUPS (undelivered and trimmed entries, streamlag.c) and the XPENDING summary, plus one PING
+ * whose round trip is the Redis latency and one INFO memory (used and maximum memory). A new
+ * round starts only when the previous one completed, so the cost is bounded.
  */
 #include "cmetrics.h"
 
@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "pending.h"
 #include "slidewin.h"
+#include "streamlag.h"
 #include "util.h"
 
 #define CMETRICS_STREAMS (CONFIG_MAX_PERSPECTIVES + 1)
@@ -30,6 +31,9 @@ struct cmetrics_probe {
     const char *stream; /* "jobs" or "results" */
     const char *region; /* region, "" for results */
     const char *group;
+    bool info_ok;                /* info holds this round's XINFO STREAM */
+    struct streamlag_stream info;
+    struct streamlag_state lag;  /* what earlier rounds learned of the group */
 };
 
 static struct {
@@ -44,7 +48,7 @@ static struct {
     struct slidewin windows[CONFIG_MAX_PERSPECTIVES];
     struct metrics_family *requests, *attempts, *retries, *cooldown, *request_duration,
         *anomalous, *persp_results, *persp_latency, *disagreements, *dnssec, *anomaly_ratio,
-        *window_results, *stream_length, *stream_undelivered, *stream_pending,
+        *window_results, *stream_length, *stream_undelivered, *stream_trimmed, *stream_pending,
         *stream_oldest_age, *redis_rtt, *redis_used, *redis_max, *inflight, *reclaimed, *ahead,
         *alerts, *webhooks, *webhook_queue, *sample_errors;
     struct metrics_family *http_conns, *http_closed; /* connguard.c */
@@ -129,40 +133,57 @@ static bool cmetrics_reply_ok(const redisReply *reply)
     return false;
 }
 
-/* called by redis_client with XLEN of one stream */
-static void cmetrics_xlen_cb(void *arg, redisReply *reply, const char *errstr)
+/* called by redis_client with XINFO STREAM of one stream (sent right before XINFO GROUPS) */
+static void cmetrics_xinfo_stream_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct cmetrics_probe *p = arg;
     const char *v[] = {p->stream, p->region};
     cmetrics_sample_done();
+    p->info_ok = false;
     if (cm.reg == NULL || !cmetrics_reply_ok(reply)) return;
-    if (reply->type == REDIS_REPLY_INTEGER)
-        metrics_set(cm.stream_length, v, (double)reply->integer);
+    if (streamlag_parse_stream(reply, &p->info) != 0) return; /* no stream yet: ERR no such key */
+    p->info_ok = true;
+    metrics_set(cm.stream_length, v, (double)p->info.length);
 }
 
-/* called by redis_client with XINFO GROUPS of one stream: the group's "lag" (undelivered) */
+/* Sets the undelivered and trimmed gauges from our group's entry of XINFO GROUPS. */
+static void cmetrics_group(struct cmetrics_probe *p, const redisReply *grp)
+{
+    const char *v[] = {p->stream, p->region};
+    const redisReply *lag = NULL;
+    struct streamlag_id delivered;
+    bool ours = false, have_delivered = false;
+
+    for (size_t k = 0; k + 1 < grp->elements; k += 2) {
+        const redisReply *f = grp->element[k], *val = grp->element[k + 1];
+        if (f->type != REDIS_REPLY_STRING && f->type != REDIS_REPLY_STATUS) continue;
+        if (strcmp(f->str, "name") == 0 && val->type == REDIS_REPLY_STRING)
+            ours = strcmp(val->str, p->group) == 0;
+        else if (strcmp(f->str, "lag") == 0)
+            lag = val;
+        else if (strcmp(f->str, "last-delivered-id") == 0 && val->type == REDIS_REPLY_STRING)
+            have_delivered = streamlag_parse_id(val->str, &delivered) == 0;
+    }
+    if (!ours) return;
+    bool lag_known = lag != NULL && lag->type == REDIS_REPLY_INTEGER;
+    if (p->info_ok && have_delivered) {
+        metrics_set(cm.stream_undelivered, v,
+                    (double)streamlag_undelivered(&p->info, &delivered, lag_known,
+                                                  lag_known ? lag->integer : 0, &p->lag));
+        if (p->lag.trimmed_known) metrics_set(cm.stream_trimmed, v, (double)p->lag.trimmed);
+    } else if (lag_known) {
+        metrics_set(cm.stream_undelivered, v, (double)lag->integer);
+    }
+}
+
+/* called by redis_client with XINFO GROUPS of one stream */
 static void cmetrics_xinfo_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct cmetrics_probe *p = arg;
-    const char *v[] = {p->stream, p->region};
     cmetrics_sample_done();
     if (cm.reg == NULL || !cmetrics_reply_ok(reply) || reply->type != REDIS_REPLY_ARRAY) return;
-    for (size_t g = 0; g < reply->elements; g++) {
-        const redisReply *grp = reply->element[g];
-        bool ours = false;
-        const redisReply *lag = NULL;
-        if (grp->type != REDIS_REPLY_ARRAY) continue;
-        for (size_t k = 0; k + 1 < grp->elements; k += 2) {
-            const redisReply *f = grp->element[k], *val = grp->element[k + 1];
-            if (f->type != REDIS_REPLY_STRING && f->type != REDIS_REPLY_STATUS) continue;
-            if (strcmp(f->str, "name") == 0 && val->type == REDIS_REPLY_STRING)
-                ours = strcmp(val->str, p->group) == 0;
-            else if (strcmp(f->str, "lag") == 0)
-                lag = val;
-        }
-        if (ours && lag != NULL && lag->type == REDIS_REPLY_INTEGER)
-            metrics_set(cm.stream_undelivered, v, (double)lag->integer);
-    }
+    for (size_t g = 0; g < reply->elements; g++)
+        if (reply->element[g]->type == REDIS_REPLY_ARRAY) cmetrics_group(p, reply->element[g]);
 }
 
 /* called by redis_client with the XPENDING summary [count, min-id, max-id, consumers] */
@@ -225,7 +246,8 @@ static void cmetrics_sampler_cb(evutil_socket_t fd, short what, void *arg)
     redis_client_command(co->cmd, cmetrics_info_cb, NULL, 0, "INFO memory");
     for (int i = 0; i < cm.nprobes; i++) {
         struct cmetrics_probe *p = &cm.probes[i];
-        redis_client_command(co->cmd, cmetrics_xlen_cb, p, 0, "XLEN %s", p->key);
+        redis_client_command(co->cmd, cmetrics_xinfo_stream_cb, p, 0, "XINFO STREAM %s",
+                             p->key);
         redis_client_command(co->cmd, cmetrics_xinfo_cb, p, 0, "XINFO GROUPS %s", p->key);
         redis_client_command(co->cmd, cmetrics_xpending_cb, p, 0, "XPENDING %s %s", p->key,
                              p->group);
@@ -301,9 +323,14 @@ void cmetrics_init(struct coord *co)
                            "XLEN of a stream (entries retained, delivered or not).", L_STREAM,
                            NULL, 0);
     cm.stream_undelivered = fam(METRICS_GAUGE, "mpic_stream_undelivered",
-                                "Entries not yet delivered to the consumer group (XINFO GROUPS "
-                                "lag).",
+                                "Entries not yet delivered to the consumer group (after the "
+                                "group's last delivered id; entries trimmed by MAXLEN not "
+                                "counted).",
                                 L_STREAM, NULL, 0);
+    cm.stream_trimmed = fam(METRICS_GAUGE, "mpic_stream_trimmed_undelivered",
+                            "Entries trimmed by MAXLEN before the consumer group read them, "
+                            "since the group was created (known once the group caught up).",
+                            L_STREAM, NULL, 0);
     cm.stream_pending = fam(METRICS_GAUGE, "mpic_stream_pending",
                             "Entries delivered but not acknowledged (XPENDING).", L_STREAM,
                             NULL, 0);

@@ -491,3 +491,57 @@ def test_reclaimed_job_is_counted_by_the_worker_that_took_it(workdir, redis_serv
     finally:
         f.stop()
         slow.stop()
+
+
+def test_jobs_trimmed_before_delivery_are_counted_and_leave_no_backlog(workdir, redis_server,
+                                                                      knot_honest):
+    """A frozen region whose job stream outgrows streams.jobs_maxlen: the jobs trimmed before
+    any worker read them are counted (mpic_stream_trimmed_undelivered), and once the worker
+    catches up mpic_stream_undelivered is 0 again (Redis 7.0's own lag keeps counting the
+    trimmed jobs for good, which would hold the backlog alert up forever)."""
+    region = "ap-northeast-1"
+    f = mpiclab.Fleet(workdir, redis_server, mpiclab.uniform_workers(knot_honest.address),
+                      name="metrics-trim", streams={"jobs_maxlen": 100},
+                      coordinator={"min_deadline_ms": 500})
+    f.config["metrics"] = {"stream_sample_ms": 200}
+    with open(f.config_path, "w") as fh:
+        json.dump(f.config, fh, indent=2)
+    labels = dict(stream="jobs", region=region)
+    proc = None
+    try:
+        f.start()
+        proc = f.workers[region][0]
+        os.kill(proc.pid, signal.SIGSTOP)
+        r = redis.Redis(host="127.0.0.1", port=redis_server.port)
+        jobs = f"{f.key_prefix}:jobs:{{{region}}}"
+        n = 0
+        while r.xinfo_stream(jobs)["entries-added"] < 400:  # a few 100-entry nodes trimmed
+            resp = f.post(mpiclab.caa_body("www.mpic.test", orchestration={"deadline_ms": 500}),
+                          headers={"Prefer": "respond-async"})
+            assert resp.status == 202, resp
+            n += 1
+        length = r.xlen(jobs)
+        assert length < 300, length
+        # while frozen, every retained job waits
+        wait_until(lambda: value(coord_metrics(f), "mpic_stream_undelivered", **labels) ==
+                   r.xlen(jobs), 10.0, "the undelivered gauge to show the retained jobs")
+        os.kill(proc.pid, signal.SIGCONT)
+        proc = None
+
+        def caught_up():
+            s = coord_metrics(f)
+            return s if value(s, "mpic_stream_undelivered", **labels) == 0 and \
+                value(s, "mpic_stream_trimmed_undelivered", **labels) > 0 else None
+        s = wait_until(caught_up, 20.0, "the worker to catch up and the trimmed jobs counted")
+        trimmed = value(s, "mpic_stream_trimmed_undelivered", **labels)
+        added = r.xinfo_stream(jobs)["entries-added"]
+        assert 100 <= trimmed <= added - 100, (trimmed, added)
+        assert r.xinfo_groups(jobs)[0]["lag"] == trimmed  # Redis still counts them as waiting
+        # the other regions lost nothing
+        other = dict(stream="jobs", region="us-east-1")
+        assert value(s, "mpic_stream_trimmed_undelivered", **other) == 0
+        assert value(s, "mpic_stream_undelivered", **other) == 0
+    finally:
+        if proc is not None:
+            os.kill(proc.pid, signal.SIGCONT)
+        f.stop()

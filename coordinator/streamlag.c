@@ -1,0 +1,92 @@
+/*
+ * Undelivered and trimmed-before-delivery counts of a consumer group (see streamlag.h). The
+ * three cases that are exact: the group read everything (0 waiting; Redis' lag is then the
+ * trimmed count), the group's cursor is behind the stream's first entry (everything retained
+ * waits). In between, Redis' lag minus the trimmed count last learned, within [1, length].
+ */
+#include "streamlag.h"
+
+#include <string.h>
+
+#include "util.h"
+
+int streamlag_parse_id(const char *s, struct streamlag_id *out)
+{
+    char ms[24];
+    const char *dash;
+    size_t n;
+    int64_t v;
+
+    if (s == NULL) return -1;
+    dash = strchr(s, '-');
+    n = dash != NULL ? (size_t)(dash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(ms)) return -1;
+    memcpy(ms, s, n);
+    ms[n] = '\0';
+    if (util_parse_int64(ms, 0, INT64_MAX, &v) != 0) return -1;
+    out->ms = (uint64_t)v;
+    out->seq = 0;
+    if (dash != NULL) {
+        if (util_parse_int64(dash + 1, 0, INT64_MAX, &v) != 0) return -1;
+        out->seq = (uint64_t)v;
+    }
+    return 0;
+}
+
+int streamlag_cmp(const struct streamlag_id *a, const struct streamlag_id *b)
+{
+    if (a->ms != b->ms) return a->ms < b->ms ? -1 : 1;
+    if (a->seq != b->seq) return a->seq < b->seq ? -1 : 1;
+    return 0;
+}
+
+static bool streamlag_is_name(const redisReply *f, const char *name)
+{
+    return (f->type == REDIS_REPLY_STRING || f->type == REDIS_REPLY_STATUS) &&
+           strcmp(f->str, name) == 0;
+}
+
+int streamlag_parse_stream(const redisReply *reply, struct streamlag_stream *out)
+{
+    bool have_len = false, have_last = false, have_first = false;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return -1;
+    memset(out, 0, sizeof(*out));
+    for (size_t k = 0; k + 1 < reply->elements; k += 2) {
+        const redisReply *f = reply->element[k], *v = reply->element[k + 1];
+        if (streamlag_is_name(f, "length") && v->type == REDIS_REPLY_INTEGER) {
+            out->length = v->integer;
+            have_len = true;
+        } else if (streamlag_is_name(f, "last-generated-id") && v->type == REDIS_REPLY_STRING) {
+            have_last = streamlag_parse_id(v->str, &out->last_generated) == 0;
+        } else if (streamlag_is_name(f, "first-entry") && v->type == REDIS_REPLY_ARRAY &&
+                   v->elements >= 1 && v->element[0]->type == REDIS_REPLY_STRING) {
+            have_first = streamlag_parse_id(v->element[0]->str, &out->first) == 0;
+        }
+    }
+    if (!have_len || !have_last || out->length < 0) return -1;
+    if (out->length > 0 && !have_first) return -1;
+    return 0;
+}
+
+long long streamlag_undelivered(const struct streamlag_stream *s,
+                                const struct streamlag_id *delivered, bool lag_known,
+                                long long lag, struct streamlag_state *st)
+{
+    long long n;
+
+    if (streamlag_cmp(delivered, &s->last_generated) >= 0 || s->length == 0) {
+        /* nothing after the cursor is retained: whatever Redis still counts was trimmed */
+        if (lag_known && lag >= 0) {
+            st->trimmed = lag;
+            st->trimmed_known = true;
+        }
+        return 0;
+    }
+    if (streamlag_cmp(delivered, &s->first) < 0) return s->length; /* trimmed past the cursor */
+    if (!lag_known) return s->length;
+    n = lag - (st->trimmed_known ? st->trimmed : 0);
+    if (n > s->length) n = s->length;
+    if (n < 1) n = 1; /* the cursor is before the last entry: at least that one waits */
+    return n;
+}
