@@ -31,9 +31,9 @@ struct cmetrics_probe {
     const char *stream; /* "jobs" or "results" */
     const char *region; /* region, "" for results */
     const char *group;
-    bool info_ok;                /* info holds this round's XINFO STREAM */
+    bool info_ok; /* info holds this round's XINFO STREAM */
     struct streamlag_stream info;
-    struct streamlag_state lag;  /* what earlier rounds learned of the group */
+    struct streamlag_state lag; /* what earlier rounds learned of the group */
 };
 
 static struct {
@@ -141,7 +141,7 @@ static void cmetrics_xinfo_stream_cb(void *arg, redisReply *reply, const char *e
     cmetrics_sample_done();
     p->info_ok = false;
     if (cm.reg == NULL || !cmetrics_reply_ok(reply)) return;
-    if (streamlag_parse_stream(reply, &p->info) != 0) return; /* no stream yet: ERR no such key */
+    if (streamlag_parse_stream(reply, &p->info) != 0) return; /* not what XINFO STREAM gives */
     p->info_ok = true;
     metrics_set(cm.stream_length, v, (double)p->info.length);
 }
