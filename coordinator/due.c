@@ -92,6 +92,7 @@ struct due_put {
     char rid[48];
     char score[24];
     const char *why;    /* for the log */
+    bool only_existing; /* ZADD XX: move the entry, never bring back one that was removed */
     struct event retry; /* resend timer */
     int failures;       /* ZADDs that failed (logged once) */
     bool sending;       /* a ZADD is outstanding: its reply callback owns the memory */
@@ -103,6 +104,9 @@ static struct event *due_sweep_event;
 static struct due_timer *due_timers; /* armed straggler-grace timers */
 static struct due_put *due_puts; /* due entries waiting for Redis, freed at shutdown */
 static bool due_stopped;         /* due_shutdown ran: no new due entries */
+
+static void due_put_start(struct coord *co, const char *rid, int64_t at_ms, const char *why,
+                          bool only_existing);
 static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_timer_unlink(struct due_timer *t)
@@ -164,8 +168,10 @@ static void due_publish_cb(void *arg, redisReply *reply, const char *errstr)
         op->pub = DUE_PUB_FAILED;
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         /* published, its follow-up work unfinished and not yet overdue: move the due entry
-         * to then, so that a sweeper takes it over (a lease's release leaves it there) */
-        due_reschedule(co, op->rid, reply->integer, "unfinished follow-up work");
+         * to then, so that a sweeper takes it over (a lease's release leaves it there). Only
+         * if it is still there: the publisher removes it once the work is done, maybe just
+         * before this ZADD arrives, and a revived entry would be taken over for nothing */
+        due_put_start(co, op->rid, reply->integer, "unfinished follow-up work", true);
         op->pub = DUE_PUB_DEFERRED;
     } else if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(op->holder)) {
         op->pub = DUE_PUB_LOST; /* already published by someone else */
@@ -688,11 +694,14 @@ static void due_put_send(struct due_put *u)
         return;
     }
     u->sending = true;
-    redis_client_command(u->co->cmd, due_put_cb, u, 0, "ZADD %s %s %s", u->co->due_key,
-                         u->score, u->rid);
+    /* (hiredis splits arguments at the format's own spaces only) */
+    redis_client_command(u->co->cmd, due_put_cb, u, 0,
+                         u->only_existing ? "ZADD %s XX %s %s" : "ZADD %s %s %s",
+                         u->co->due_key, u->score, u->rid);
 }
 
-void due_reschedule(struct coord *co, const char *rid, int64_t at_ms, const char *why)
+static void due_put_start(struct coord *co, const char *rid, int64_t at_ms, const char *why,
+                          bool only_existing)
 {
     struct due_put *u;
     if (due_stopped) {
@@ -704,11 +713,17 @@ void due_reschedule(struct coord *co, const char *rid, int64_t at_ms, const char
     util_strlcpy(u->rid, rid, sizeof(u->rid));
     snprintf(u->score, sizeof(u->score), "%lld", (long long)at_ms);
     u->why = why;
+    u->only_existing = only_existing;
     evtimer_assign(&u->retry, co->base, due_put_timer_cb, u);
     u->next = due_puts;
     if (due_puts) due_puts->prev = u;
     due_puts = u;
     due_put_send(u);
+}
+
+void due_reschedule(struct coord *co, const char *rid, int64_t at_ms, const char *why)
+{
+    due_put_start(co, rid, at_ms, why, false);
 }
 
 /* lua/lease with one mode; args: "claim" rid overdue-before lease-end | "release" rid end */

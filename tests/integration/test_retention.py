@@ -114,6 +114,29 @@ def test_the_ttl_covers_every_attempt_a_request_may_make(fleet, rcli):
     assert body["is_valid"] is True, body
 
 
+def test_the_due_set_empties_with_the_answers(fleet, rcli, knot_honest):
+    """Both coordinators' reducers judge the results of a request and race to publish it;
+    the loser moves the due entry to when the winner's follow-up work would be overdue. When
+    that arrived after the winner had removed the entry, the entry came back and a sweeper
+    took the finished request over ~10 s later (seen for ~5 % of invalid and ~2 % of valid
+    validations, so 90 of them show it with high probability)."""
+    due = f"{fleet.key_prefix}:due"
+    owner = "due-" + mpiclab.random_token(8).lower().replace("_", "x").replace("-", "x")
+    knot_honest.set_records("mpic.test", owner, "CAA", ['0 issue "other-ca.test"'])
+    mpiclab.wait_until(lambda: rcli.zcard(due) == 0, 20.0, "the earlier tests' entries")
+    for i in range(90):
+        valid = i % 3 == 0
+        body = caa_body("www.mpic.test" if valid else f"{owner}.mpic.test",
+                        orchestration={"ignore_cooldown": True})
+        assert expect_200(fleet.post(body))["is_valid"] is valid
+    # the follow-up work (audit record, then the entry's removal) ends within milliseconds
+    mpiclab.wait_until(lambda: rcli.zcard(due) == 0, 3.0, "the due set to empty",
+                       interval=0.05)
+    t0 = time.monotonic()
+    mpiclab.wait_until(lambda: time.monotonic() - t0 > 0.5, 1.0, "late ZADDs to arrive")
+    assert rcli.zrange(due, 0, -1, withscores=True) == []
+
+
 # Every key kind docs/architecture.md ("Redis keys") lists, by its name after the prefix.
 PER_REQUEST = re.compile(r"^\{[0-9a-f]{32}\}:(req|res|st|prev)$")
 KINDS = {
