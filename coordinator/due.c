@@ -337,9 +337,10 @@ static void due_schedule_publish(struct coord *co, const char *rid, int64_t at_m
     evtimer_assign(&t->ev, co->base, due_timer_cb, t);
     tv = util_ms_timeval(delay);
     evtimer_add(&t->ev, &tv);
-    /* so that another coordinator publishes it if this process dies */
+    /* so that another coordinator publishes it if this process dies; only an entry that is
+     * still there (XX): one that another coordinator removed belongs to a finished request */
     snprintf(score, sizeof(score), "%lld", (long long)at_ms);
-    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s LT %s %s",
+    redis_client_command(co->cmd, redis_client_ignore_reply, NULL, 0, "ZADD %s XX LT %s %s",
                          co->due_key, score, rid);
 }
 
