@@ -8,28 +8,33 @@
 
 #include <string.h>
 
-#include "util.h"
+/* Reads the decimal digits at *p up to a non-digit into out (at most INT64_MAX); 0 or -1. */
+static int streamlag_digits(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+
+    if (*s < '0' || *s > '9') return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (uint64_t)(INT64_MAX - (*s - '0')) / 10) return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
 
 int streamlag_parse_id(const char *s, struct streamlag_id *out)
 {
-    char ms[24];
-    const char *dash;
-    size_t n;
-    int64_t v;
+    struct streamlag_id id = {0, 0};
 
-    if (s == NULL) return -1;
-    dash = strchr(s, '-');
-    n = dash != NULL ? (size_t)(dash - s) : strlen(s);
-    if (n == 0 || n >= sizeof(ms)) return -1;
-    memcpy(ms, s, n);
-    ms[n] = '\0';
-    if (util_parse_int64(ms, 0, INT64_MAX, &v) != 0) return -1;
-    out->ms = (uint64_t)v;
-    out->seq = 0;
-    if (dash != NULL) {
-        if (util_parse_int64(dash + 1, 0, INT64_MAX, &v) != 0) return -1;
-        out->seq = (uint64_t)v;
+    if (s == NULL || streamlag_digits(&s, &id.ms) != 0) return -1;
+    if (*s == '-') {
+        s++;
+        if (streamlag_digits(&s, &id.seq) != 0) return -1;
     }
+    if (*s != '\0') return -1;
+    *out = id;
     return 0;
 }
 

@@ -185,6 +185,15 @@ CORPUS = {
         b"used_memory:\r\nused_memory:-1\nused:9223372036854775807\r\na:+3",
         b"used_memory:99999999999999999999\r\n\r\n",
     ],
+    # fuzz_streamlag: delivered id, last generated id, first id, length, lag, known trimmed
+    "fuzz_streamlag": [
+        b"1796608463016-0\n1796608463267-31\n1796608463261-22\n150\n1040\n-1",
+        b"1796608463267-31\n1796608463267-31\n1796608463261-22\n150\n890\n0",
+        b"5-3\n9-0\n4\n6\n7\n2",
+        b"0-0\n0-0\n0\n0\n0\n-1",
+        b"18446744073709551616-1\n+5\n 7-1\n-3\n-1\n9",
+        b"5--0\nA7\n-0\nA7\n\n7\n2",  # found: "5--0" was read as 5-0
+    ],
     # fuzz_http_resp: the first byte picks where the response is split in two feeds
     "fuzz_http_resp": [
         b"\x10HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",

@@ -25,6 +25,12 @@ static void test_ids(void **state)
     assert_int_equal(streamlag_parse_id("", &b), -1);
     assert_int_equal(streamlag_parse_id("-5", &b), -1);
     assert_int_equal(streamlag_parse_id("12-x", &b), -1);
+    assert_int_equal(streamlag_parse_id("5--0", &b), -1); /* found by fuzz_streamlag */
+    assert_int_equal(streamlag_parse_id("+5", &b), -1);
+    assert_int_equal(streamlag_parse_id(" 5-1", &b), -1);
+    assert_int_equal(streamlag_parse_id("5-", &b), -1);
+    assert_int_equal(streamlag_parse_id("9223372036854775807-9223372036854775807", &b), 0);
+    assert_int_equal(streamlag_parse_id("9223372036854775808-0", &b), -1);
     assert_int_equal(streamlag_parse_id("99999999999999999999999-1", &b), -1);
     assert_int_equal(streamlag_parse_id(NULL, &b), -1);
 }
