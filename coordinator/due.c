@@ -104,10 +104,10 @@ static struct event *due_sweep_event;
 static struct due_timer *due_timers; /* armed straggler-grace timers */
 static struct due_put *due_puts; /* due entries waiting for Redis, freed at shutdown */
 static bool due_stopped;         /* due_shutdown ran: no new due entries */
+static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_put_start(struct coord *co, const char *rid, int64_t at_ms, const char *why,
                           bool only_existing);
-static struct pending_table *due_timer_index; /* the same timers by request id */
 
 static void due_timer_unlink(struct due_timer *t)
 {

@@ -1,7 +1,7 @@
 /*
- * Undelivered and trimmed-before-delivery counts of a consumer group (see streamlag.h). The
- * three cases that are exact: the group read everything (0 waiting; Redis' lag is then the
- * trimmed count), the group's cursor is behind the stream's first entry (everything retained
+ * Undelivered and trimmed-before-delivery counts of a consumer group (see streamlag.h). Two
+ * cases are exact: the group read everything (0 waiting; Redis' lag is then the trimmed
+ * count), and the group's cursor is behind the stream's first entry (everything retained
  * waits). In between, Redis' lag minus the trimmed count last learned, within [1, length].
  */
 #include "streamlag.h"
