@@ -89,10 +89,61 @@ def free_port(hosts=("127.0.0.1",)):
         port = random.randint(lo, hi)
         if port in _HANDED_OUT:
             continue
-        if all(_port_free(h, port) for h in hosts):
+        if all(_port_free(h, port) for h in hosts) and _claim_port(port):
             _HANDED_OUT.add(port)
             return port
     raise LabError(f"no free port on {hosts}")
+
+
+# Ports handed out by any test process on this machine: a file per port holding the owner's
+# PID, so that two suites running at once (ctest -j2) cannot both pick a port in the moment
+# between the check above and their server's bind. Removed at exit; a dead owner's is reused.
+_CLAIMS = os.path.join("/tmp", "mpic-test-ports")
+
+
+def _claim_port(port):
+    path = os.path.join(_CLAIMS, str(port))
+    os.makedirs(_CLAIMS, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read().strip())
+            except (OSError, ValueError):
+                return False  # being written by its owner right now
+            try:
+                if owner != os.getpid():
+                    os.kill(owner, 0)
+                    return False  # held by a live test process
+            except ProcessLookupError:
+                pass  # its owner is gone: take the port over
+            except OSError:
+                return False
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _release_ports():
+    for port in _HANDED_OUT:
+        try:
+            path = os.path.join(_CLAIMS, str(port))
+            with open(path) as f:
+                if f.read().strip() == str(os.getpid()):
+                    os.unlink(path)
+        except OSError:
+            pass
+
+
+atexit.register(_release_ports)
 
 
 def _port_free(host, port):
