@@ -168,6 +168,13 @@ void metrics_add(struct metrics_family *f, const char *const *values, double v)
     if (s) s->value += v;
 }
 
+void metrics_add_since(struct metrics_family *f, const char *const *values, unsigned long total,
+                       unsigned long *seen)
+{
+    metrics_add(f, values, (double)(total - *seen));
+    *seen = total;
+}
+
 void metrics_set(struct metrics_family *f, const char *const *values, double v)
 {
     struct metrics_series *s;

@@ -49,6 +49,12 @@ struct metrics_family *metrics_family_new(struct metrics_registry *r, enum metri
  */
 /** Counter or gauge: adds v (counters ignore v < 0). */
 void metrics_add(struct metrics_family *f, const char *const *values, double v);
+/**
+ * Counter fed from a running total kept elsewhere (a module's own event count): adds what
+ * total gained since *seen, the total the previous call passed, and stores total in *seen.
+ */
+void metrics_add_since(struct metrics_family *f, const char *const *values, unsigned long total,
+                       unsigned long *seen);
 /** Gauge: sets v. */
 void metrics_set(struct metrics_family *f, const char *const *values, double v);
 /** Histogram: records one observation. */

@@ -97,19 +97,15 @@ static void cmetrics_collect(void *arg)
     metrics_set(cm.inflight, NULL, (double)pending_table_count(co->pending));
     if (co->http_guard != NULL) {
         static const char *const timeout[] = {"read_timeout"}, *const cap[] = {"max_connections"};
-        unsigned long t = connguard_timeouts(co->http_guard);
-        unsigned long r = connguard_refused(co->http_guard);
         metrics_set(cm.http_conns, NULL, (double)connguard_count(co->http_guard));
-        metrics_add(cm.http_closed, timeout, (double)(t - cm.http_timeouts_seen));
-        metrics_add(cm.http_closed, cap, (double)(r - cm.http_refused_seen));
-        cm.http_timeouts_seen = t;
-        cm.http_refused_seen = r;
+        metrics_add_since(cm.http_closed, timeout, connguard_timeouts(co->http_guard),
+                          &cm.http_timeouts_seen);
+        metrics_add_since(cm.http_closed, cap, connguard_refused(co->http_guard),
+                          &cm.http_refused_seen);
     }
-    if (co->accept_guard != NULL) {
-        unsigned long p = acceptguard_pauses(co->accept_guard);
-        metrics_add(cm.accept_pauses, NULL, (double)(p - cm.accept_pauses_seen));
-        cm.accept_pauses_seen = p;
-    }
+    if (co->accept_guard != NULL)
+        metrics_add_since(cm.accept_pauses, NULL, acceptguard_pauses(co->accept_guard),
+                          &cm.accept_pauses_seen);
     for (int i = 0; i < co->cfg->nperspectives; i++) {
         const char *v[] = {co->cfg->perspectives[i].code};
         uint64_t total, hits;

@@ -94,8 +94,7 @@ void wmetrics_reply(struct evhttp_request *req, int inflight, unsigned long acce
 {
     const char *p[] = {wm.perspective};
     metrics_set(wm.inflight, p, inflight);
-    metrics_add(wm.accept_pauses, NULL, (double)(accept_pauses - wm.accept_pauses_seen));
-    wm.accept_pauses_seen = accept_pauses;
+    metrics_add_since(wm.accept_pauses, NULL, accept_pauses, &wm.accept_pauses_seen);
     metrics_http_reply(wm.reg, req);
 }
 

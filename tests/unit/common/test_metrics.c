@@ -68,6 +68,22 @@ static void test_counter_and_gauge(void **state)
     metrics_registry_free(r);
 }
 
+static void test_counter_from_a_running_total(void **state)
+{
+    struct metrics_registry *r = metrics_registry_new();
+    struct metrics_family *c =
+        metrics_family_new(r, METRICS_COUNTER, "mpic_pauses_total", "Pauses.", NULL, NULL, 0);
+    unsigned long seen = 0;
+
+    (void)state;
+    metrics_add_since(c, NULL, 3, &seen);
+    assert_true(metrics_value(c, NULL) == 3 && seen == 3);
+    metrics_add_since(c, NULL, 3, &seen); /* nothing new */
+    metrics_add_since(c, NULL, 10, &seen);
+    assert_true(metrics_value(c, NULL) == 10 && seen == 10);
+    metrics_registry_free(r);
+}
+
 static void test_histogram_buckets(void **state)
 {
     static const char *const labels[] = {"perspective", NULL};
@@ -228,6 +244,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_and_gauge),
+        cmocka_unit_test(test_counter_from_a_running_total),
         cmocka_unit_test(test_histogram_buckets),
         cmocka_unit_test(test_escaping_and_numbers),
         cmocka_unit_test(test_invalid_definitions),
