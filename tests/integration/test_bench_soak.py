@@ -14,11 +14,7 @@ import mpiclab
 ROOT = os.path.dirname(os.path.dirname(mpiclab.HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import soak  # noqa: E402  (bench/soak.py)
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+from bench import rss_kb  # noqa: E402  (bench/bench.py, what the bench passes to the step)
 
 
 def test_soak_helpers_on_a_real_fleet(knot_honest, make_fleet, redis_server):
