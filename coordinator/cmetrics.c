@@ -142,44 +142,24 @@ static void cmetrics_xinfo_stream_cb(void *arg, redisReply *reply, const char *e
     metrics_set(cm.stream_length, v, (double)p->info.length);
 }
 
-/* Sets the undelivered and trimmed gauges from our group's entry of XINFO GROUPS. */
-static void cmetrics_group(struct cmetrics_probe *p, const redisReply *grp)
-{
-    const char *v[] = {p->stream, p->region};
-    const redisReply *lag = NULL;
-    struct streamlag_id delivered;
-    bool ours = false, have_delivered = false;
-
-    for (size_t k = 0; k + 1 < grp->elements; k += 2) {
-        const redisReply *f = grp->element[k], *val = grp->element[k + 1];
-        if (f->type != REDIS_REPLY_STRING && f->type != REDIS_REPLY_STATUS) continue;
-        if (strcmp(f->str, "name") == 0 && val->type == REDIS_REPLY_STRING)
-            ours = strcmp(val->str, p->group) == 0;
-        else if (strcmp(f->str, "lag") == 0)
-            lag = val;
-        else if (strcmp(f->str, "last-delivered-id") == 0 && val->type == REDIS_REPLY_STRING)
-            have_delivered = streamlag_parse_id(val->str, &delivered) == 0;
-    }
-    if (!ours) return;
-    bool lag_known = lag != NULL && lag->type == REDIS_REPLY_INTEGER;
-    if (p->info_ok && have_delivered) {
-        metrics_set(cm.stream_undelivered, v,
-                    (double)streamlag_undelivered(&p->info, &delivered, lag_known,
-                                                  lag_known ? lag->integer : 0, &p->lag));
-        if (p->lag.trimmed_known) metrics_set(cm.stream_trimmed, v, (double)p->lag.trimmed);
-    } else if (lag_known) {
-        metrics_set(cm.stream_undelivered, v, (double)lag->integer);
-    }
-}
-
-/* called by redis_client with XINFO GROUPS of one stream */
+/* called by redis_client with XINFO GROUPS of one stream: the undelivered and trimmed gauges */
 static void cmetrics_xinfo_cb(void *arg, redisReply *reply, const char *errstr)
 {
     struct cmetrics_probe *p = arg;
+    const char *v[] = {p->stream, p->region};
+    struct streamlag_group g;
+
     cmetrics_sample_done();
-    if (cm.reg == NULL || !cmetrics_reply_ok(reply) || reply->type != REDIS_REPLY_ARRAY) return;
-    for (size_t g = 0; g < reply->elements; g++)
-        if (reply->element[g]->type == REDIS_REPLY_ARRAY) cmetrics_group(p, reply->element[g]);
+    if (cm.reg == NULL || !cmetrics_reply_ok(reply)) return;
+    if (streamlag_parse_group(reply, p->group, &g) != 0) return;
+    if (p->info_ok) {
+        metrics_set(cm.stream_undelivered, v,
+                    (double)streamlag_undelivered(&p->info, &g.delivered, g.lag_known, g.lag,
+                                                  &p->lag));
+        if (p->lag.trimmed_known) metrics_set(cm.stream_trimmed, v, (double)p->lag.trimmed);
+    } else if (g.lag_known) {
+        metrics_set(cm.stream_undelivered, v, (double)g.lag);
+    }
 }
 
 /* called by redis_client with the XPENDING summary [count, min-id, max-id, consumers] */

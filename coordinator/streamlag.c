@@ -74,6 +74,31 @@ int streamlag_parse_stream(const redisReply *reply, struct streamlag_stream *out
     return 0;
 }
 
+int streamlag_parse_group(const redisReply *reply, const char *name, struct streamlag_group *out)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) return -1;
+    for (size_t g = 0; g < reply->elements; g++) {
+        const redisReply *grp = reply->element[g];
+        bool ours = false, have_delivered = false;
+        if (grp->type != REDIS_REPLY_ARRAY) continue;
+        memset(out, 0, sizeof(*out));
+        for (size_t k = 0; k + 1 < grp->elements; k += 2) {
+            const redisReply *f = grp->element[k], *v = grp->element[k + 1];
+            if (streamlag_is_name(f, "name") && v->type == REDIS_REPLY_STRING) {
+                ours = strcmp(v->str, name) == 0;
+            } else if (streamlag_is_name(f, "lag") && v->type == REDIS_REPLY_INTEGER) {
+                out->lag_known = true;
+                out->lag = v->integer;
+            } else if (streamlag_is_name(f, "last-delivered-id") &&
+                       v->type == REDIS_REPLY_STRING) {
+                have_delivered = streamlag_parse_id(v->str, &out->delivered) == 0;
+            }
+        }
+        if (ours) return have_delivered ? 0 : -1;
+    }
+    return -1;
+}
+
 long long streamlag_undelivered(const struct streamlag_stream *s,
                                 const struct streamlag_id *delivered, bool lag_known,
                                 long long lag, struct streamlag_state *st)

@@ -24,6 +24,13 @@ struct streamlag_stream {
     struct streamlag_id first; /* valid when length > 0 */
 };
 
+/** What XINFO GROUPS says of one consumer group. */
+struct streamlag_group {
+    struct streamlag_id delivered; /* its last delivered entry */
+    bool lag_known;                /* Redis gave a lag (it may give nil) */
+    long long lag;
+};
+
 /** What one watcher learned of a group across samples (zero-initialised: nothing yet). */
 struct streamlag_state {
     bool trimmed_known;
@@ -36,6 +43,11 @@ int streamlag_parse_id(const char *s, struct streamlag_id *out);
 int streamlag_cmp(const struct streamlag_id *a, const struct streamlag_id *b);
 /** Reads an XINFO STREAM reply (RESP2 field/value array); 0, or -1 when it lacks a field. */
 int streamlag_parse_stream(const redisReply *reply, struct streamlag_stream *out);
+/**
+ * Finds group `name` in an XINFO GROUPS reply (RESP2: an array of field/value arrays); 0, or
+ * -1 when it is not there or has no last delivered id.
+ */
+int streamlag_parse_group(const redisReply *reply, const char *name, struct streamlag_group *out);
 /**
  * The entries of s waiting for a group whose last delivered entry is `delivered`, given
  * Redis' lag (lag_known false when XINFO GROUPS gave none). Updates st: once the group has
