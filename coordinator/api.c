@@ -255,18 +255,26 @@ static int64_t api_retry_budget_ms(const struct config *cfg, int max_attempts, i
 }
 
 /*
- * The longest a request can stay unfinished: its first deadline and the round trips of the
- * deadline path, the retries with their cooldowns, and per attempt the straggler grace and a
- * takeover by a sweeper. The request's keys expire result_retention_s after that, so no
- * record vanishes while its request still runs (docs/configuration.md).
+ * How long past its first deadline a request can take to be answered: the deadline path's
+ * sequential round trips (tally, finalize, publish, render), each bounded by the command
+ * timeout, and the retries with their cooldowns. A synchronous holder gives up after it.
+ */
+static int64_t api_after_deadline_ms(const struct coord *co, int max_attempts, int budget_ms)
+{
+    return 4 * (int64_t)redis_client_command_timeout(co->cmd) + API_HARD_MARGIN_MS +
+           api_retry_budget_ms(co->cfg, max_attempts, budget_ms);
+}
+
+/*
+ * The longest a request can stay unfinished: its first deadline, what can follow it, and
+ * per attempt the straggler grace and a takeover by a sweeper. The request's keys expire
+ * result_retention_s after that, so no record vanishes while its request still runs
+ * (docs/configuration.md).
  */
 static int64_t api_longest_life_ms(const struct coord *co, int max_attempts, int budget_ms)
 {
-    const struct config *cfg = co->cfg;
-
-    return budget_ms + 4 * (int64_t)redis_client_command_timeout(co->cmd) + API_HARD_MARGIN_MS +
-           api_retry_budget_ms(cfg, max_attempts, budget_ms) +
-           (int64_t)max_attempts * (cfg->straggler_grace_ms + API_TAKEOVER_SLACK_MS);
+    return budget_ms + api_after_deadline_ms(co, max_attempts, budget_ms) +
+           (int64_t)max_attempts * (co->cfg->straggler_grace_ms + API_TAKEOVER_SLACK_MS);
 }
 
 /* called by redis_client with each admission command's reply */
@@ -296,10 +304,7 @@ static void held_admit_cb(void *arg, redisReply *reply, const char *errstr)
             if (delay < 0) delay = 0;
             tv = util_ms_timeval(delay);
             evtimer_add(&h->deadline_timer, &tv);
-            /* the deadline path makes a few sequential round trips (tally, finalize,
-             * publish, render), each bounded by the command timeout */
-            delay += 4 * redis_client_command_timeout(h->co->cmd) + API_HARD_MARGIN_MS +
-                     api_retry_budget_ms(h->co->cfg, h->max_attempts, h->budget_ms);
+            delay += api_after_deadline_ms(h->co, h->max_attempts, h->budget_ms);
             tv = util_ms_timeval(delay);
             evtimer_add(&h->hard_timer, &tv);
         }
