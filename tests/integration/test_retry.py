@@ -18,9 +18,13 @@ RETRY_CFG = {"retry_cooldown_ms": 1500, "retry_cooldown_max_ms": 3000,
              "absolute_max_attempts": 3}
 
 
-def record_state(fleet, rid):
+def record_field(fleet, rid, field):
     r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port, decode_responses=True)
-    return r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", "state")
+    return r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", field)
+
+
+def record_state(fleet, rid):
+    return record_field(fleet, rid, "state")
 
 
 def poll_done(fleet, rid, coordinator=0, timeout=40.0):
@@ -42,11 +46,6 @@ def fleet(make_fleet, knot_honest):
                       coordinator=RETRY_CFG, ncoordinators=2)
 
 
-def retry_at(fleet, rid):
-    r = redislib.Redis(host="127.0.0.1", port=fleet.redis.port, decode_responses=True)
-    return int(r.hget(f"{fleet.key_prefix}:{{{rid}}}:req", "retry_at"))
-
-
 def test_retry_after_transient_failure_uses_new_attempt(fleet, knot_honest):
     # The zone is fixed while the request waits for its retry (a cooldown of 0.75-2.25 s);
     # on a loaded machine the four knotc calls can take longer, and attempt 2 would then look
@@ -61,7 +60,7 @@ def test_retry_after_transient_failure_uses_new_attempt(fleet, knot_honest):
         mpiclab.wait_until(lambda: record_state(fleet, rid) == "retrying", 20.0,
                            "the first attempt to fail and schedule a retry")
         knot_honest.set_records("mpic.test", owner, "CAA", ['0 issue "ca.mpic.test"'])
-        if time.time() * 1000 < retry_at(fleet, rid) - 100:
+        if time.time() * 1000 < int(record_field(fleet, rid, "retry_at")) - 100:
             break
         poll_done(fleet, rid, coordinator=1)
     else:
