@@ -335,6 +335,12 @@ def random_token(n=32):
     return "".join(random.choice(alphabet) for _ in range(n))
 
 
+def random_label(prefix, n=8):
+    """A fresh DNS label: prefix, then n random lower-case letters and digits."""
+    return prefix + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                            for _ in range(n))
+
+
 # ------------------------------------------------------------------------------------------
 # Servers
 

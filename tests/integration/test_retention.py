@@ -122,7 +122,7 @@ def test_the_due_set_empties_with_the_answers(fleet, rcli, knot_honest):
     took the finished request over ~10 s later (seen for ~5 % of invalid and ~2 % of valid
     validations, so 90 of them show it with high probability)."""
     due = f"{fleet.key_prefix}:due"
-    owner = "due-" + mpiclab.random_token(8).lower().replace("_", "x").replace("-", "x")
+    owner = mpiclab.random_label("due-")
     knot_honest.set_records("mpic.test", owner, "CAA", ['0 issue "other-ca.test"'])
     mpiclab.wait_until(lambda: rcli.zcard(due) == 0, 20.0, "the earlier tests' entries")
     for i in range(90):
@@ -168,7 +168,7 @@ def pending(rcli, stream, group):
 
 
 def test_what_a_mix_of_validations_leaves_in_redis(fleet, rcli, knot_honest):
-    owner = "ret-" + mpiclab.random_token(8).lower().replace("_", "x").replace("-", "x")
+    owner = mpiclab.random_label("ret-")
     knot_honest.set_records("mpic.test", owner, "CAA", ['0 issue "other-ca.test"'])
     invalid_target = f"{owner}.mpic.test"
     # a valid one; an invalid one (starts the target's cooldown); one retried once

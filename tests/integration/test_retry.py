@@ -52,7 +52,7 @@ def test_retry_after_transient_failure_uses_new_attempt(fleet, knot_honest):
     # before the change. Such a run proves nothing either way: it is let finish and the
     # scenario starts again with a new name (at most 3 times).
     for _ in range(3):
-        owner = "retry-" + mpiclab.random_token(8).lower().replace("_", "x").replace("-", "x")
+        owner = mpiclab.random_label("retry-")
         target = f"{owner}.mpic.test"
         knot_honest.set_records("mpic.test", owner, "CAA", ['0 issue "other-ca.test"'])
         rid = submit(fleet, caa_body(target, orchestration={"perspective_count": 4,
